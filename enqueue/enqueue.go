@@ -1,0 +1,179 @@
+// Package enqueue is the producer API of phonestart: it asks for phones to be
+// started by putting one start-phone task per phone into Redis, where any
+// phonestart worker picks them up.
+//
+// A request is validated whole before anything is written: one bad ID or
+// option returns an error naming it and enqueues nothing. A phone that
+// already has a start pending, scheduled, retrying or in progress is not
+// enqueued again; it is reported as a duplicate. A phone whose last start
+// finished or was dead-lettered can be enqueued again.
+package enqueue
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/phonestart/phonestart/geelark"
+	"github.com/redis/go-redis/v9"
+)
+
+// Defaults of Config.
+const (
+	DefaultRetention   = 24 * time.Hour
+	DefaultParallelism = 32
+)
+
+// Config configures a Client.
+type Config struct {
+	// Redis is the Redis the workers read. Required. The Client does not
+	// close it.
+	Redis redis.UniversalClient
+	// Retention is how long a started phone's result (url, charging method)
+	// stays readable, and so how long after a start an enqueue of the same
+	// phone is still allowed (it replaces the finished task). Default 24h.
+	Retention time.Duration
+	// Parallelism is how many enqueues are in flight at once. Default 32.
+	Parallelism int
+}
+
+// Client enqueues start requests. It is safe for simultaneous use by
+// multiple goroutines.
+type Client struct {
+	rdb       redis.UniversalClient
+	asynq     *asynq.Client
+	inspector *asynq.Inspector
+	retention time.Duration
+	parallel  int
+}
+
+// New returns a Client.
+func New(cfg Config) (*Client, error) {
+	if cfg.Redis == nil {
+		return nil, errors.New("enqueue: config: Redis is required")
+	}
+	if cfg.Retention < 0 {
+		return nil, fmt.Errorf("enqueue: config: Retention %v is negative", cfg.Retention)
+	}
+	if cfg.Parallelism < 0 {
+		return nil, fmt.Errorf("enqueue: config: Parallelism %d is negative", cfg.Parallelism)
+	}
+	return &Client{
+		rdb:       cfg.Redis,
+		asynq:     asynq.NewClientFromRedisClient(cfg.Redis),
+		inspector: asynq.NewInspectorFromRedisClient(cfg.Redis),
+		retention: cmp.Or(cfg.Retention, DefaultRetention),
+		parallel:  cmp.Or(cfg.Parallelism, DefaultParallelism),
+	}, nil
+}
+
+// Request asks for phones to be started.
+type Request struct {
+	// IDs are the phones to start. Each must pass geelark.ValidateID. An ID
+	// given twice is enqueued once and reported once as a duplicate.
+	IDs []string
+	// Options apply to every phone of the request.
+	Options geelark.StartOptions
+	// At, when set, starts the phones at that time instead of now.
+	At time.Time
+	// In, when set, starts the phones that long from now. At most one of At
+	// and In may be set.
+	In time.Duration
+}
+
+// Report says what an enqueue did.
+type Report struct {
+	// Enqueued counts the phones newly enqueued.
+	Enqueued int `json:"enqueued"`
+	// Duplicates lists the phones that already had a start pending,
+	// scheduled, retrying or in progress (or were given twice).
+	Duplicates []string `json:"-"`
+}
+
+// InputError is a request refused before anything was enqueued. Field names
+// what was wrong: "ids[3]", "ids", "width", "center", "at", "in".
+type InputError struct {
+	Field string
+	Err   error
+}
+
+func (e *InputError) Error() string { return "enqueue: " + e.Field + ": " + e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
+// Validate checks r without touching Redis.
+func (r Request) Validate() error {
+	if len(r.IDs) == 0 {
+		return &InputError{Field: "ids", Err: errors.New("no phone IDs")}
+	}
+	for i, id := range r.IDs {
+		if err := geelark.ValidateID(id); err != nil {
+			return &InputError{Field: fmt.Sprintf("ids[%d]", i), Err: err}
+		}
+	}
+	if err := r.Options.Validate(); err != nil {
+		field := "options"
+		if r.Options.Width != 0 && (r.Options.Width < geelark.MinWidth || r.Options.Width > geelark.MaxWidth) {
+			field = "width"
+		} else if r.Options.Center != nil {
+			field = "center"
+		}
+		return &InputError{Field: field, Err: err}
+	}
+	switch {
+	case !r.At.IsZero() && r.In != 0:
+		return &InputError{Field: "at", Err: errors.New("set at most one of At and In")}
+	case r.In < 0:
+		return &InputError{Field: "in", Err: fmt.Errorf("%v is negative", r.In)}
+	}
+	return nil
+}
+
+// Start validates r, then enqueues one start task per phone.
+//
+// When Redis fails part way, Start returns the error with the Report of what
+// was enqueued before it; enqueueing the same request again is safe, since
+// the phones already enqueued come back as duplicates.
+func (c *Client) Start(ctx context.Context, r Request) (Report, error) {
+	if err := r.Validate(); err != nil {
+		return Report{}, err
+	}
+	var when asynq.Option
+	switch {
+	case !r.At.IsZero():
+		when = asynq.ProcessAt(r.At)
+	case r.In > 0:
+		when = asynq.ProcessIn(r.In)
+	}
+	ids, dups := unique(r.IDs)
+	rep := Report{Duplicates: dups}
+	results := c.enqueueAll(ctx, ids, r.Options, when)
+	var firstErr error
+	for i, res := range results {
+		switch {
+		case res == nil:
+			rep.Enqueued++
+		case errors.Is(res, errDuplicate):
+			rep.Duplicates = append(rep.Duplicates, ids[i])
+		case firstErr == nil:
+			firstErr = fmt.Errorf("enqueue: phone %s: %w", ids[i], res)
+		}
+	}
+	return rep, firstErr
+}
+
+func unique(ids []string) (out, dups []string) {
+	seen := make(map[string]struct{}, len(ids))
+	out = make([]string, 0, len(ids))
+	for _, id := range ids {
+		if _, ok := seen[id]; ok {
+			dups = append(dups, id)
+			continue
+		}
+		seen[id] = struct{}{}
+		out = append(out, id)
+	}
+	return out, dups
+}

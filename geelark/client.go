@@ -1,0 +1,269 @@
+package geelark
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// DefaultBaseURL is GeeLark's international API host. The .cn twin is
+// https://openapi.geelark.cn.
+const DefaultBaseURL = "https://openapi.geelark.com"
+
+// Default timeouts of the HTTP client NewClient builds when Config.HTTPClient
+// is nil.
+const (
+	DefaultDialTimeout     = 5 * time.Second
+	DefaultResponseTimeout = 20 * time.Second // until response headers
+	DefaultCallTimeout     = 30 * time.Second // the whole call, body included
+)
+
+// maxBody caps how much of a reply is read. A full 200-phone reply is about
+// 30 KiB.
+const maxBody = 4 << 20
+
+// StartPath is the start endpoint's path.
+const StartPath = "/open/v1/phone/start"
+
+// Config configures a Client. Exactly one of (AppID and APIKey) or Token
+// must be set.
+type Config struct {
+	// BaseURL is the API's scheme and host. Default DefaultBaseURL.
+	BaseURL string
+	// AppID and APIKey select key mode: every request is signed.
+	AppID  string
+	APIKey string
+	// Token selects token mode: requests carry "Authorization: Bearer".
+	Token string
+	// HTTPClient sends the requests. Default: a client with the Default*
+	// timeouts above. A caller-supplied client keeps its own timeouts;
+	// CallTimeout still bounds each call.
+	HTTPClient *http.Client
+	// CallTimeout bounds one whole call. Default DefaultCallTimeout.
+	CallTimeout time.Duration
+	// Now returns the current time for the ts header. Default time.Now.
+	Now func() time.Time
+}
+
+// Client calls the GeeLark Open API. It is safe for simultaneous use by
+// multiple goroutines.
+type Client struct {
+	base        string
+	appID       string
+	apiKey      string
+	token       string
+	http        *http.Client
+	callTimeout time.Duration
+	now         func() time.Time
+}
+
+// NewClient checks cfg and returns a Client.
+func NewClient(cfg Config) (*Client, error) {
+	keyMode := cfg.AppID != "" || cfg.APIKey != ""
+	switch {
+	case keyMode && cfg.Token != "":
+		return nil, errors.New("geelark: config: set either AppID and APIKey or Token, not both")
+	case keyMode && (cfg.AppID == "" || cfg.APIKey == ""):
+		return nil, errors.New("geelark: config: key mode needs both AppID and APIKey")
+	case !keyMode && cfg.Token == "":
+		return nil, errors.New("geelark: config: no credentials: set AppID and APIKey, or Token")
+	}
+	base := strings.TrimRight(cmp.Or(cfg.BaseURL, DefaultBaseURL), "/")
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("geelark: config: BaseURL %q is not an http(s) URL with a host", base)
+	}
+	if u.User != nil {
+		return nil, errors.New("geelark: config: BaseURL must not carry user info")
+	}
+	if cfg.CallTimeout < 0 {
+		return nil, fmt.Errorf("geelark: config: CallTimeout %v is negative", cfg.CallTimeout)
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = defaultHTTPClient()
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Client{
+		base:        base,
+		appID:       cfg.AppID,
+		apiKey:      cfg.APIKey,
+		token:       cfg.Token,
+		http:        hc,
+		callTimeout: cmp.Or(cfg.CallTimeout, DefaultCallTimeout),
+		now:         now,
+	}, nil
+}
+
+func defaultHTTPClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = (&net.Dialer{Timeout: DefaultDialTimeout, KeepAlive: 30 * time.Second}).DialContext
+	tr.ResponseHeaderTimeout = DefaultResponseTimeout
+	tr.TLSHandshakeTimeout = DefaultDialTimeout
+	tr.MaxIdleConnsPerHost = 16
+	return &http.Client{Transport: tr, Timeout: DefaultCallTimeout}
+}
+
+// AuthMode reports "key" or "token".
+func (c *Client) AuthMode() string {
+	if c.token != "" {
+		return "token"
+	}
+	return "key"
+}
+
+// BaseURL returns the base URL calls go to.
+func (c *Client) BaseURL() string { return c.base }
+
+// Status is the outcome of one phone in a start call.
+type Status int
+
+const (
+	// StatusUnknown: the reply named the phone in neither list. It may have
+	// started.
+	StatusUnknown Status = iota
+	// StatusStarted: GeeLark accepted the start.
+	StatusStarted
+	// StatusFailed: GeeLark refused the start with Code.
+	StatusFailed
+)
+
+func (s Status) String() string {
+	switch s {
+	case StatusStarted:
+		return "started"
+	case StatusFailed:
+		return "failed"
+	}
+	return "unknown"
+}
+
+// Outcome is what happened to one requested phone.
+type Outcome struct {
+	ID             string
+	Status         Status
+	URL            string // when started
+	ChargingMethod string // when started: "Per-minute usage", "Monthly rental" or "Parallels"
+	Code           int    // when failed
+	Msg            string // when failed
+}
+
+// StartResult is the reply to a start call.
+type StartResult struct {
+	TraceID  string
+	Outcomes []Outcome // one per requested ID, in request order
+}
+
+// startRequest is the wire body of a start call.
+type startRequest struct {
+	IDs          []string `json:"ids"`
+	HideSideBar  bool     `json:"hideSideBar,omitempty"`
+	DisplayTimer bool     `json:"displayTimer,omitempty"`
+	Width        int      `json:"width,omitempty"`
+	Center       *int     `json:"center,omitempty"`
+	HideLibrary  bool     `json:"hideLibrary,omitempty"`
+	HideMirror   bool     `json:"hideMirror,omitempty"`
+}
+
+// StartPhones asks GeeLark to start ids (1..MaxStartIDs distinct valid IDs)
+// with opts. Invalid input returns an error wrapping ErrInvalidRequest before
+// any request is made.
+//
+// On a reply with code 0 (or a batch summary code with details) it returns
+// one Outcome per ID and a nil error. Otherwise the error is an *APIError or
+// a *TransportError, and the StartResult, when not nil, carries the traceId.
+func (c *Client) StartPhones(ctx context.Context, ids []string, opts StartOptions) (*StartResult, error) {
+	if err := validateStart(ids, opts); err != nil {
+		return nil, err
+	}
+	body, err := json.Marshal(startRequest{
+		IDs: ids, HideSideBar: opts.HideSideBar, DisplayTimer: opts.DisplayTimer, Width: opts.Width,
+		Center: opts.Center, HideLibrary: opts.HideLibrary, HideMirror: opts.HideMirror,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("geelark: start: encode: %w", err)
+	}
+	traceID, raw, err := c.post(ctx, StartPath, body)
+	if err != nil {
+		return &StartResult{TraceID: traceID}, err
+	}
+	res, err := ParseStartReply(raw, ids)
+	if err != nil {
+		var te *TransportError
+		if errors.As(err, &te) {
+			te.TraceID = traceID
+		}
+		// GeeLark echoes the traceId; when a reply does not, the one sent
+		// still finds the call in GeeLark's logs.
+		var ae *APIError
+		if errors.As(err, &ae) && ae.TraceID == "" {
+			ae.TraceID = traceID
+		}
+		return &StartResult{TraceID: traceID}, err
+	}
+	if res.TraceID == "" {
+		res.TraceID = traceID
+	}
+	return res, nil
+}
+
+// post signs and sends one request and returns the traceId sent and the body.
+func (c *Client) post(ctx context.Context, path string, body []byte) (traceID string, raw []byte, err error) {
+	ctx, cancel := context.WithTimeout(ctx, c.callTimeout)
+	defer cancel()
+	traceID = uuid.NewString()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(body))
+	if err != nil {
+		return traceID, nil, fmt.Errorf("geelark: build request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("traceId", traceID)
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	} else {
+		// Signed last, right before sending.
+		ts := Timestamp(c.now())
+		nonce := Nonce(traceID)
+		req.Header.Set("appId", c.appID)
+		req.Header.Set("ts", ts)
+		req.Header.Set("nonce", nonce)
+		req.Header.Set("sign", Sign(c.appID, traceID, ts, nonce, c.apiKey))
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return traceID, nil, &TransportError{Op: "send", TraceID: traceID, Err: scrub(err)}
+	}
+	defer resp.Body.Close()
+	raw, err = io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if resp.StatusCode != http.StatusOK {
+		return traceID, nil, &TransportError{Op: "status", StatusCode: resp.StatusCode, TraceID: traceID}
+	}
+	if err != nil {
+		return traceID, nil, &TransportError{Op: "read", TraceID: traceID, Err: scrub(err)}
+	}
+	return traceID, raw, nil
+}
+
+// scrub keeps the cause of an HTTP error but drops the URL wrapper, so error
+// strings stay short; no credential is ever in the URL or the cause.
+func scrub(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}

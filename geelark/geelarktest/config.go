@@ -1,0 +1,82 @@
+package geelarktest
+
+import "time"
+
+// Default credentials of a Fake whose Config leaves them empty.
+const (
+	DefaultAppID  = "test-app"
+	DefaultAPIKey = "test-key"
+	DefaultToken  = "test-token"
+)
+
+// MaxSkew is how far the ts header of a key-mode call may be from the fake's
+// clock before the call is refused with 40003. GeeLark does not document its
+// tolerance; five minutes is the common choice for signed APIs.
+const MaxSkew = 5 * time.Minute
+
+// Config configures a Fake. The zero value is usable: default credentials,
+// no rate budget, no latency, every phone starts.
+type Config struct {
+	// AppID and APIKey are the key-mode credentials accepted. Default
+	// DefaultAppID and DefaultAPIKey when both are empty.
+	AppID, APIKey string
+	// Token is the token-mode credential accepted. Default DefaultToken.
+	Token string
+	// RatePerMinute is the per-minute budget; 0 means unlimited. A call that
+	// arrives when RatePerMinute calls were accepted in the last 60 seconds
+	// (a sliding window by Now) is answered 40007 and counted in Violations.
+	// Calls refused for any reason do not spend budget.
+	RatePerMinute int
+	// RatePerHour is the hourly budget (a sliding window of one hour); 0
+	// means unlimited. A call over it is answered 40014 and locks the fake:
+	// every call for the next two hours (geelark.LockoutDuration) is
+	// answered 40014 too. All of them count in Violations.
+	RatePerHour int
+	// Latency is waited before every call to the start path is answered,
+	// after its phones were processed. A client that gives up in the
+	// meantime gets no reply, but its phones did start.
+	Latency time.Duration
+	// Default returns the outcome of a phone that has no Script. attempt
+	// counts from 1: the number of calls carrying id that reached phone
+	// processing, this one included. Nil means every phone starts. It is
+	// called with the Fake's lock held and must not call the Fake.
+	Default func(id string, attempt int) Reply
+	// Now is the clock for ts checks, rate windows and Call.Time. Default
+	// time.Now.
+	Now func() time.Time
+}
+
+// Reply is the outcome of one phone in one call.
+type Reply struct {
+	// Code 0 means the phone started; any other code is answered in the
+	// reply's failDetails.
+	Code int
+	// Msg is the failDetails message. Default: the code's meaning from
+	// geelark.Lookup.
+	Msg string
+}
+
+// Script is a scripted outcome for one phone.
+type Script struct {
+	// Code is answered for the phone's first Times attempts; after them the
+	// phone starts. Code 0 means the phone always starts.
+	Code int
+	// Msg is the failDetails message. Default: the code's meaning.
+	Msg string
+	// Times is how many attempts get Code, counted from the phone's first
+	// attempt (see Fake.Attempts); 0 means every attempt.
+	Times int
+}
+
+func (c Config) withDefaults() Config {
+	if c.AppID == "" && c.APIKey == "" {
+		c.AppID, c.APIKey = DefaultAppID, DefaultAPIKey
+	}
+	if c.Token == "" {
+		c.Token = DefaultToken
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}

@@ -1,0 +1,58 @@
+package geelarktest
+
+import (
+	"fmt"
+
+	"github.com/phonestart/phonestart/geelark"
+)
+
+// envelope is the body of every reply.
+type envelope struct {
+	TraceID string     `json:"traceId"`
+	Code    int        `json:"code"`
+	Msg     string     `json:"msg"`
+	Data    *startData `json:"data"`
+}
+
+// startData is the data of an accepted start call. TotalAmount is the
+// number of IDs requested; the other two amounts count the details sent, so
+// under FaultOmit they add up to one less than TotalAmount.
+type startData struct {
+	TotalAmount    int             `json:"totalAmount"`
+	SuccessAmount  int             `json:"successAmount"`
+	FailAmount     int             `json:"failAmount"`
+	SuccessDetails []successDetail `json:"successDetails"`
+	FailDetails    []failDetail    `json:"failDetails"`
+}
+
+type successDetail struct {
+	ID             string `json:"id"`
+	URL            string `json:"url"`
+	ChargingMethod string `json:"chargingMethod"`
+}
+
+type failDetail struct {
+	Code int    `json:"code"`
+	ID   string `json:"id"`
+	Msg  string `json:"msg"`
+}
+
+// PhoneURL is the url the fake answers for a started phone.
+func PhoneURL(id string) string { return "https://fake.geelark.test/phone/" + id }
+
+// ChargingMethod is the chargingMethod the fake answers for a started phone.
+const ChargingMethod = "Per-minute usage"
+
+// message returns msg, or the meaning of code when msg is empty.
+func message(code int, msg string) string {
+	switch {
+	case msg != "":
+		return msg
+	case code == 0:
+		return "success"
+	}
+	if m := geelark.Lookup(code).Meaning; m != "" {
+		return m
+	}
+	return fmt.Sprintf("error %d", code)
+}

@@ -1,0 +1,167 @@
+package geelarktest
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/phonestart/phonestart/geelark"
+)
+
+// codeInternal is what FaultCode answers when its Code is 0.
+const codeInternal = 50000
+
+// ServeHTTP answers a call to the start endpoint.
+func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != geelark.StartPath {
+		http.NotFound(w, r)
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	a := f.handle(r.Header, readRequest(r.Body))
+	if !f.wait(r.Context()) {
+		return // the client is gone: there is no one to answer
+	}
+	a.write(w)
+}
+
+// answer is what the fake decided to answer to one call.
+type answer struct {
+	fault FaultKind
+	env   envelope
+}
+
+// handle runs one call through authentication, validation, the rate budget,
+// its fault and its phones, and records it.
+func (f *Fake) handle(h http.Header, req request) answer {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	now := f.cfg.Now()
+	c := Call{N: len(f.calls) + 1, Time: now, TraceID: h.Get("traceId"), IDs: req.ids, Options: req.opts}
+	a := answer{env: envelope{TraceID: c.TraceID}}
+	mode, code := f.authenticate(h, now)
+	c.Auth = mode
+	if code == 0 {
+		code = req.code
+	}
+	if code == 0 {
+		code = f.spend(now)
+	}
+	if code == 0 {
+		fault := f.nextFault(c.N)
+		a.fault, c.Fault = fault.Kind, fault.Kind
+		switch fault.Kind {
+		case Fault500:
+		case FaultCode:
+			code = cmp.Or(fault.Code, codeInternal)
+			a.env.Msg = message(code, fault.Msg)
+		default:
+			a.env.Data = f.startPhones(&c, req.ids, fault.Kind == FaultOmit)
+		}
+	}
+	c.Code, a.env.Code = code, code
+	if a.env.Msg == "" {
+		a.env.Msg = message(code, "")
+	}
+	f.calls = append(f.calls, c)
+	return a
+}
+
+// startPhones decides the outcome of each phone of an accepted call, records
+// it in c and returns the reply's data. f.mu must be held.
+func (f *Fake) startPhones(c *Call, ids []string, omit bool) *startData {
+	d := &startData{TotalAmount: len(ids), SuccessDetails: []successDetail{}, FailDetails: []failDetail{}}
+	for _, id := range ids {
+		f.attempts[id]++
+		r := f.outcome(id, f.attempts[id])
+		if r.Code != 0 {
+			d.FailDetails = append(d.FailDetails, failDetail{Code: r.Code, ID: id, Msg: message(r.Code, r.Msg)})
+			if c.Failed == nil {
+				c.Failed = make(map[string]int)
+			}
+			c.Failed[id] = r.Code
+			continue
+		}
+		f.starts[id]++
+		if omit && c.Omitted == "" {
+			c.Omitted = id
+			continue
+		}
+		d.SuccessDetails = append(d.SuccessDetails, successDetail{ID: id, URL: PhoneURL(id), ChargingMethod: ChargingMethod})
+		c.Started = append(c.Started, id)
+	}
+	d.SuccessAmount, d.FailAmount = len(d.SuccessDetails), len(d.FailDetails)
+	return d
+}
+
+// outcome returns the outcome of attempt (from 1) of phone id. f.mu must be
+// held.
+func (f *Fake) outcome(id string, attempt int) Reply {
+	if s, ok := f.scripts[id]; ok {
+		if s.Code != 0 && (s.Times == 0 || attempt <= s.Times) {
+			return Reply{Code: s.Code, Msg: s.Msg}
+		}
+		return Reply{}
+	}
+	if f.cfg.Default != nil {
+		return f.cfg.Default(id, attempt)
+	}
+	return Reply{}
+}
+
+// wait waits out Config.Latency. It reports false when ctx ends first, and
+// aborts the connection when the Server is closed meanwhile.
+func (f *Fake) wait(ctx context.Context) bool {
+	if f.cfg.Latency <= 0 {
+		return true
+	}
+	t := time.NewTimer(f.cfg.Latency)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-f.stop:
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// write sends the answer, mangled by its fault.
+func (a answer) write(w http.ResponseWriter) {
+	switch a.fault {
+	case Fault500:
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	case FaultDrop:
+		drop(w)
+		return
+	}
+	body, err := json.Marshal(a.env)
+	if err != nil {
+		panic(err) // the envelope holds only strings and ints
+	}
+	if a.fault == FaultTruncated {
+		body = body[:len(body)/2]
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body) // a client that left cannot be answered
+}
+
+// drop closes the connection without a reply.
+func drop(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			conn.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler) // net/http closes the connection or resets the stream
+}

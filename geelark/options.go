@@ -1,0 +1,108 @@
+package geelark
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+)
+
+// Limits of the start endpoint.
+const (
+	// MaxStartIDs is the most phone IDs one start call accepts.
+	MaxStartIDs = 200
+	// MaxIDLength is the longest phone ID phonestart accepts. GeeLark IDs are
+	// 18-19 digit numbers; 64 leaves room without letting garbage through.
+	MaxIDLength = 64
+	// MinWidth and MaxWidth bound StartOptions.Width when it is set.
+	MinWidth = 200
+	MaxWidth = 600
+)
+
+// StartOptions are the display options of a start call. They apply to every
+// phone in the call, so phones that asked for different options never share
+// one. The zero value asks for GeeLark's defaults.
+type StartOptions struct {
+	// HideSideBar hides the sidebar. Default false.
+	HideSideBar bool `json:"hide_sidebar,omitempty"`
+	// DisplayTimer shows the timer. Default false.
+	DisplayTimer bool `json:"display_timer,omitempty"`
+	// Width is the display width in px, 200..600; 0 leaves it to GeeLark (336).
+	Width int `json:"width,omitempty"`
+	// Center is 0 (not centered) or 1 (centered); nil leaves it to GeeLark (1).
+	Center *int `json:"center,omitempty"`
+	// HideLibrary hides the asset library. Default false.
+	HideLibrary bool `json:"hide_library,omitempty"`
+	// HideMirror hides the mirror. Default false.
+	HideMirror bool `json:"hide_mirror,omitempty"`
+}
+
+// Validate reports the first option outside what the API accepts.
+func (o StartOptions) Validate() error {
+	if o.Width != 0 && (o.Width < MinWidth || o.Width > MaxWidth) {
+		return fmt.Errorf("width %d is outside %d..%d", o.Width, MinWidth, MaxWidth)
+	}
+	if o.Center != nil && *o.Center != 0 && *o.Center != 1 {
+		return fmt.Errorf("center %d is not 0 or 1", *o.Center)
+	}
+	return nil
+}
+
+// Key returns a string that is equal for two StartOptions exactly when they
+// would send the same request body besides the IDs. Batchers group by it.
+func (o StartOptions) Key() string {
+	c := "-"
+	if o.Center != nil {
+		c = fmt.Sprint(*o.Center)
+	}
+	return fmt.Sprintf("s%t/t%t/w%d/c%s/l%t/m%t",
+		o.HideSideBar, o.DisplayTimer, o.Width, c, o.HideLibrary, o.HideMirror)
+}
+
+// ValidateID reports why id is not an acceptable phone ID: empty, longer than
+// MaxIDLength bytes, or containing whitespace or control characters.
+func ValidateID(id string) error {
+	switch {
+	case id == "":
+		return fmt.Errorf("phone ID is empty")
+	case len(id) > MaxIDLength:
+		return fmt.Errorf("phone ID %.20q... is %d bytes long, more than %d", id, len(id), MaxIDLength)
+	}
+	if i := strings.IndexFunc(id, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r) || r == unicode.ReplacementChar
+	}); i >= 0 {
+		return fmt.Errorf("phone ID %q contains whitespace or a control character at byte %d", id, i)
+	}
+	return nil
+}
+
+// ErrInvalidRequest is wrapped by every error StartPhones returns before
+// sending anything because the request itself is wrong.
+var ErrInvalidRequest = errors.New("invalid request")
+
+// validateStart checks a start request before anything is sent.
+func validateStart(ids []string, opts StartOptions) error {
+	invalid := func(format string, args ...any) error {
+		return fmt.Errorf("geelark: start: %w: %s", ErrInvalidRequest, fmt.Sprintf(format, args...))
+	}
+	if len(ids) == 0 {
+		return invalid("no phone IDs")
+	}
+	if len(ids) > MaxStartIDs {
+		return invalid("%d phone IDs, at most %d per call", len(ids), MaxStartIDs)
+	}
+	seen := make(map[string]struct{}, len(ids))
+	for i, id := range ids {
+		if err := ValidateID(id); err != nil {
+			return invalid("ids[%d]: %v", i, err)
+		}
+		if _, dup := seen[id]; dup {
+			return invalid("ids[%d]: phone ID %q appears twice", i, id)
+		}
+		seen[id] = struct{}{}
+	}
+	if err := opts.Validate(); err != nil {
+		return invalid("%v", err)
+	}
+	return nil
+}

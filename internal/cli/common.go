@@ -1,0 +1,110 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/phonestart/phonestart/geelark"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// DefaultRedisURL is where phonestart looks for Redis unless told.
+const DefaultRedisURL = "redis://127.0.0.1:6379/0"
+
+// redisFlags are the Redis settings every command shares.
+type redisFlags struct{ url string }
+
+func (r *redisFlags) register(s *settings) {
+	s.String(&r.url, "redis-url", "REDIS_URL", DefaultRedisURL, "Redis: redis://[user:password@]host:port/db or rediss://")
+}
+
+func (r *redisFlags) client() (*redis.Client, error) {
+	opt, err := redis.ParseURL(r.url)
+	if err != nil {
+		return nil, bad("REDIS_URL (--redis-url): %v", redactErr(err, r.url))
+	}
+	opt.PoolSize = max(opt.PoolSize, 64)
+	return redis.NewClient(opt), nil
+}
+
+// redactErr keeps a password in a Redis URL out of an error message.
+func redactErr(err error, raw string) string {
+	msg := err.Error()
+	if opt, perr := redis.ParseURL(raw); perr == nil && opt.Password != "" {
+		msg = strings.ReplaceAll(msg, opt.Password, "****")
+	}
+	return msg
+}
+
+// apiFlags are the GeeLark client settings.
+type apiFlags struct {
+	baseURL, appID, apiKey, token string
+	callTimeout                   time.Duration
+}
+
+func (a *apiFlags) register(s *settings) {
+	s.String(&a.baseURL, "geelark-base-url", "GEELARK_BASE_URL", geelark.DefaultBaseURL, "GeeLark API base URL")
+	s.String(&a.appID, "geelark-app-id", "GEELARK_APP_ID", "", "app ID (key mode, with the API key)")
+	s.String(&a.apiKey, "geelark-api-key", "GEELARK_API_KEY", "", "API key (key mode); prefer the environment variable")
+	s.String(&a.token, "geelark-token", "GEELARK_TOKEN", "", "bearer token (token mode); prefer the environment variable")
+	s.Duration(&a.callTimeout, "geelark-call-timeout", "GEELARK_CALL_TIMEOUT", geelark.DefaultCallTimeout,
+		"bound on one API call, reply included", positive)
+}
+
+func (a *apiFlags) client() (*geelark.Client, error) {
+	c, err := geelark.NewClient(geelark.Config{
+		BaseURL: a.baseURL, AppID: a.appID, APIKey: a.apiKey, Token: a.token, CallTimeout: a.callTimeout,
+	})
+	if err != nil {
+		return nil, bad("%v (GEELARK_APP_ID + GEELARK_API_KEY, or GEELARK_TOKEN)", err)
+	}
+	return c, nil
+}
+
+// newLogger logs JSON, or readable lines when w is a terminal or format is
+// "console".
+func newLogger(w io.Writer, format string) (*zap.Logger, error) {
+	switch format {
+	case "", "auto":
+		format = "json"
+		if isTerminal(w) {
+			format = "console"
+		}
+	case "json", "console":
+	default:
+		return nil, bad("PHONESTART_LOG_FORMAT (--log-format) = %q: must be json, console or auto", format)
+	}
+	var enc zapcore.Encoder
+	if format == "json" {
+		cfg := zap.NewProductionEncoderConfig()
+		cfg.EncodeTime = zapcore.ISO8601TimeEncoder
+		enc = zapcore.NewJSONEncoder(cfg)
+	} else {
+		cfg := zap.NewDevelopmentEncoderConfig()
+		cfg.EncodeTime = zapcore.TimeEncoderOfLayout("15:04:05.000")
+		enc = zapcore.NewConsoleEncoder(cfg)
+	}
+	core := zapcore.NewCore(enc, zapcore.AddSync(w), zap.InfoLevel)
+	return zap.New(core), nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}

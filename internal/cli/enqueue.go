@@ -1,0 +1,154 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/phonestart/phonestart/enqueue"
+	"github.com/phonestart/phonestart/geelark"
+)
+
+func runEnqueue(ctx context.Context, args []string, env Env) error {
+	s := newSettings("enqueue", env)
+	var rf redisFlags
+	rf.register(s)
+	var (
+		asJSON, hideSidebar, displayTimer, hideLibrary, hideMirror bool
+		width                                                      int
+		center, at, file                                           string
+		in                                                         time.Duration
+		retention                                                  time.Duration
+	)
+	s.Bool(&asJSON, "json", `print {"enqueued":N,"duplicates":M}`)
+	s.Int(&width, "width", "", 0, "display width in px, 200..600 (default: GeeLark's 336)", nil)
+	s.String(&center, "center", "", "", "1 to center the display, 0 not to (default: GeeLark's 1)")
+	s.Bool(&hideSidebar, "hide-sidebar", "hide the sidebar")
+	s.Bool(&displayTimer, "display-timer", "show the timer")
+	s.Bool(&hideLibrary, "hide-library", "hide the asset library")
+	s.Bool(&hideMirror, "hide-mirror", "hide the mirror")
+	s.String(&at, "at", "", "", "start at this RFC 3339 time, e.g. 2026-11-26T07:30:00+01:00")
+	s.Duration(&in, "in", "", 0, "start this long from now, e.g. 90m", nil)
+	s.String(&file, "file", "", "", "read IDs from this file, one per line; - reads standard input")
+	s.Duration(&retention, "retention", "PHONESTART_RETENTION", enqueue.DefaultRetention,
+		"how long a started phone's result is kept", positive)
+	ids, err := s.parse(args, env.Stdout)
+	if err != nil {
+		return err
+	}
+
+	req := enqueue.Request{Options: geelark.StartOptions{
+		HideSideBar: hideSidebar, DisplayTimer: displayTimer, Width: width,
+		HideLibrary: hideLibrary, HideMirror: hideMirror,
+	}}
+	if s.set["width"] && (width < geelark.MinWidth || width > geelark.MaxWidth) {
+		return bad("--width %d: must be %d..%d", width, geelark.MinWidth, geelark.MaxWidth)
+	}
+	if s.set["center"] {
+		switch center {
+		case "0", "1":
+			c := int(center[0] - '0')
+			req.Options.Center = &c
+		default:
+			return bad("--center %q: must be 0 or 1", center)
+		}
+	}
+	if s.set["at"] && s.set["in"] {
+		return bad("--at and --in: give one or the other")
+	}
+	if s.set["at"] {
+		t, err := time.Parse(time.RFC3339, at)
+		if err != nil {
+			return bad("--at %q is not an RFC 3339 time such as 2026-11-26T07:30:00Z", at)
+		}
+		req.At = t
+	}
+	if s.set["in"] {
+		if in <= 0 {
+			return bad("--in %v: must be greater than 0", in)
+		}
+		req.In = in
+	}
+	switch {
+	case file != "" && len(ids) > 0:
+		return bad("give phone IDs as arguments or with --file, not both")
+	case file != "":
+		ids, err = readIDs(file, env.Stdin)
+		if err != nil {
+			return bad("%v", err)
+		}
+	}
+	if len(ids) == 0 {
+		return bad("no phone IDs: give them as arguments or with --file F (- for standard input)")
+	}
+	req.IDs = ids
+	if err := req.Validate(); err != nil {
+		return bad("%v; nothing was enqueued", err)
+	}
+
+	rdb, err := rf.client()
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("cannot reach Redis at %s: %v; nothing was enqueued", rdb.Options().Addr, err)
+	}
+	enq, err := enqueue.New(enqueue.Config{Redis: rdb, Retention: retention})
+	if err != nil {
+		return err
+	}
+	rep, err := enq.Start(ctx, req)
+	if err != nil {
+		return fmt.Errorf("%v (%d enqueued before the error; enqueueing again is safe)", err, rep.Enqueued)
+	}
+	if asJSON {
+		return json.NewEncoder(env.Stdout).Encode(map[string]int{"enqueued": rep.Enqueued, "duplicates": len(rep.Duplicates)})
+	}
+	fmt.Fprintf(env.Stdout, "enqueued %s, %s\n", plural(rep.Enqueued, "phone"), plural(len(rep.Duplicates), "duplicate"))
+	if n := len(rep.Duplicates); n > 0 {
+		show := rep.Duplicates[:min(n, 10)]
+		more := ""
+		if n > len(show) {
+			more = fmt.Sprintf(" and %d more", n-len(show))
+		}
+		fmt.Fprintf(env.Stdout, "already pending, scheduled, retrying or starting: %s%s\n", strings.Join(show, " "), more)
+	}
+	return nil
+}
+
+// readIDs reads one ID per line from path, or from stdin when path is "-".
+// Only the line ending is stripped: an ID with spaces or a blank line is
+// refused later, naming its line.
+func readIDs(path string, stdin io.Reader) ([]string, error) {
+	var r io.Reader = stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("--file: %v", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	var ids []string
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	line := 0
+	for sc.Scan() {
+		line++
+		id := strings.TrimSuffix(sc.Text(), "\r")
+		if err := geelark.ValidateID(id); err != nil {
+			return nil, fmt.Errorf("--file %s: line %d: %v; nothing was enqueued", path, line, err)
+		}
+		ids = append(ids, id)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("--file %s: line %d: %v; nothing was enqueued", path, line+1, err)
+	}
+	return ids, nil
+}

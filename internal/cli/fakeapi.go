@@ -1,0 +1,68 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/phonestart/phonestart/geelark/geelarktest"
+)
+
+func runFakeAPI(ctx context.Context, args []string, env Env) error {
+	s := newSettings("fakeapi", env)
+	var addr, appID, apiKey, token string
+	var perMinute, perHour int
+	var latency time.Duration
+	s.String(&addr, "addr", "PHONESTART_FAKEAPI_ADDR", "127.0.0.1:8089", "address to listen on")
+	s.String(&appID, "app-id", "GEELARK_APP_ID", "", "app ID to accept (default "+geelarktest.DefaultAppID+")")
+	s.String(&apiKey, "api-key", "GEELARK_API_KEY", "", "API key to accept (default "+geelarktest.DefaultAPIKey+")")
+	s.String(&token, "token", "GEELARK_TOKEN", "", "token to accept (default "+geelarktest.DefaultToken+")")
+	s.Int(&perMinute, "rate-per-minute", "", 200, "calls a minute before 40007, 0 for unlimited", between(0, 1<<30))
+	s.Int(&perHour, "rate-per-hour", "", 24000, "calls an hour before the 40014 lockout, 0 for unlimited", between(0, 1<<30))
+	s.Duration(&latency, "latency", "", 80*time.Millisecond, "added to every reply", nil)
+	pos, err := s.parse(args, env.Stdout)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return bad("unexpected argument %q", pos[0])
+	}
+	if (appID == "") != (apiKey == "") {
+		return bad("--app-id and --api-key go together")
+	}
+	fake := geelarktest.New(geelarktest.Config{
+		AppID: appID, APIKey: apiKey, Token: token,
+		RatePerMinute: perMinute, RatePerHour: perHour, Latency: latency,
+		Default: geelarktest.Mix(),
+	})
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %v", addr, err)
+	}
+	srv := &http.Server{Handler: fake, ReadHeaderTimeout: 10 * time.Second}
+	creds := "the credentials from GEELARK_APP_ID/GEELARK_API_KEY/GEELARK_TOKEN"
+	if appID == "" && token == "" {
+		creds = fmt.Sprintf("appId %s + apiKey %s, or token %s",
+			geelarktest.DefaultAppID, geelarktest.DefaultAPIKey, geelarktest.DefaultToken)
+	}
+	fmt.Fprintf(env.Stdout, "fake GeeLark API on http://%s (accepts %s; %d calls/min; latency %v)\n",
+		ln.Addr(), creds, perMinute, latency)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shut); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	calls := fake.Calls()
+	fmt.Fprintf(env.Stdout, "served %d calls, %d over budget\n", len(calls), fake.Violations())
+	return nil
+}

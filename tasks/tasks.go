@@ -1,0 +1,96 @@
+// Package tasks is phonestart's wire contract: the asynq task type, queue and
+// payload that producers enqueue and workers process. Anything that puts a
+// start-phone task into Redis, in any language, must write what this package
+// writes. TypeStartPhone and the payload's JSON field names never change once
+// shipped.
+package tasks
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/phonestart/phonestart/geelark"
+)
+
+// TypeStartPhone is the asynq task type of a start-phone task.
+const TypeStartPhone = "phone:start"
+
+// Queue is the asynq queue phonestart uses, so it can share a Redis with
+// other asynq applications.
+const Queue = "phonestart"
+
+// MaxRetry is the asynq retry ceiling written on every task. Workers stop a
+// phone earlier, at their configured max attempts; this only bounds a worker
+// misconfigured beyond it.
+const MaxRetry = 1000
+
+// Timeout bounds one attempt of a task: waiting for a batch to form, for the
+// API budget, and for the call itself.
+const Timeout = 15 * time.Minute
+
+// StartPhone is the payload of a TypeStartPhone task: one phone and the
+// options to start it with.
+type StartPhone struct {
+	ID      string               `json:"id"`
+	Options geelark.StartOptions `json:"options"`
+}
+
+// Validate reports the first problem with the payload.
+func (p StartPhone) Validate() error {
+	if err := geelark.ValidateID(p.ID); err != nil {
+		return err
+	}
+	return p.Options.Validate()
+}
+
+// TaskID returns the asynq task ID of the start task for a phone. One ID per
+// phone is what makes a second enqueue of a phone that is still pending,
+// scheduled, retrying or active a duplicate.
+func TaskID(phoneID string) string { return phoneID }
+
+// NewStartTask returns the task that starts one phone with opts. The task's
+// ID, queue, timeout and retry ceiling are set; extra options (ProcessAt,
+// Retention) are appended.
+func NewStartTask(phoneID string, opts geelark.StartOptions, extra ...asynq.Option) (*asynq.Task, error) {
+	p := StartPhone{ID: phoneID, Options: opts}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	payload, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("tasks: encode payload: %w", err)
+	}
+	taskOpts := append([]asynq.Option{
+		asynq.TaskID(TaskID(phoneID)),
+		asynq.Queue(Queue),
+		asynq.MaxRetry(MaxRetry),
+		asynq.Timeout(Timeout),
+	}, extra...)
+	return asynq.NewTask(TypeStartPhone, payload, taskOpts...), nil
+}
+
+// ParseStartPhone decodes and checks a start-phone payload. Its errors wrap
+// asynq.SkipRetry: retrying cannot fix a payload.
+func ParseStartPhone(payload []byte) (StartPhone, error) {
+	var p StartPhone
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return p, fmt.Errorf("tasks: bad %s payload: %v: %w", TypeStartPhone, err, asynq.SkipRetry)
+	}
+	if err := p.Validate(); err != nil {
+		return p, fmt.Errorf("tasks: bad %s payload: %v: %w", TypeStartPhone, err, asynq.SkipRetry)
+	}
+	return p, nil
+}
+
+// Result is what a worker writes as the task's result when the phone was
+// started; asynq keeps it for the task's retention.
+type Result struct {
+	URL            string    `json:"url,omitempty"`
+	ChargingMethod string    `json:"charging_method,omitempty"`
+	TraceID        string    `json:"trace_id"`
+	StartedAt      time.Time `json:"started_at"`
+	// Code is set when GeeLark said the phone was already starting (43010).
+	Code int `json:"code,omitempty"`
+}

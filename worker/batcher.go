@@ -1,0 +1,199 @@
+package worker
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/phonestart/phonestart/geelark"
+)
+
+// result is what a batch call says about one phone. err is set when the
+// call as a whole failed (an *geelark.APIError, an outcome-unknown error, a
+// *pausedError or errHandBack); otherwise outcome is the phone's.
+type result struct {
+	outcome geelark.Outcome
+	traceID string
+	err     error
+}
+
+type request struct {
+	id    string
+	added time.Time
+	done  chan result // buffered: the sender never blocks
+	taken bool        // in a call; guarded by batcher.mu
+}
+
+// group holds the phones waiting for a call with one option set.
+type group struct {
+	opts    geelark.StartOptions
+	pending []*request
+	timer   *time.Timer
+	waiting int // flushers waiting to be admitted
+}
+
+// batcher packs the phones of concurrent handlers into as few calls as the
+// limits allow. A call goes out when a group holds size phones or when its
+// oldest phone has waited wait. A call waits for the fleet pause to lift and
+// for the limiter before it takes its phones, so phones that arrive while it
+// waits ride along: pressure on the budget makes calls fuller, not more
+// numerous.
+type batcher struct {
+	size  int
+	wait  time.Duration
+	now   func() time.Time
+	admit func(ctx context.Context) error
+	send  func(opts geelark.StartOptions, batch []*request)
+
+	stopCtx context.Context // cancelled when the batcher drains
+	stop    context.CancelFunc
+
+	mu       sync.Mutex
+	groups   map[string]*group
+	draining bool
+	inflight sync.WaitGroup
+}
+
+func newBatcher(size int, wait time.Duration, now func() time.Time,
+	admit func(context.Context) error, send func(geelark.StartOptions, []*request)) *batcher {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &batcher{size: size, wait: wait, now: now, admit: admit, send: send,
+		stopCtx: ctx, stop: cancel, groups: map[string]*group{}}
+}
+
+// start adds a phone to its group's next call and waits for the call's word
+// on it, or for ctx.
+func (b *batcher) start(ctx context.Context, id string, opts geelark.StartOptions) result {
+	r := &request{id: id, added: b.now(), done: make(chan result, 1)}
+	key := opts.Key()
+	b.mu.Lock()
+	if b.draining {
+		b.mu.Unlock()
+		return result{err: errHandBack}
+	}
+	g := b.groups[key]
+	if g == nil {
+		g = &group{opts: opts}
+		b.groups[key] = g
+	}
+	g.pending = append(g.pending, r)
+	b.schedule(g)
+	b.mu.Unlock()
+
+	select {
+	case res := <-r.done:
+		return res
+	case <-ctx.Done():
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !r.taken {
+		g.pending = slices.DeleteFunc(g.pending, func(x *request) bool { return x == r })
+		return result{err: ctx.Err()}
+	}
+	// Already in a call: its outcome is unknown to this handler.
+	return result{err: &PhoneError{Msg: "handler gave up during the call: " + ctx.Err().Error()}}
+}
+
+// schedule starts a flusher for every full batch not yet covered, or arms
+// the group's timer for its oldest phone. b.mu is held.
+func (b *batcher) schedule(g *group) {
+	for len(g.pending) >= b.size*(g.waiting+1) {
+		g.waiting++
+		go b.flush(g)
+	}
+	if g.waiting > 0 || len(g.pending) == 0 || g.timer != nil {
+		return
+	}
+	d := max(g.pending[0].added.Add(b.wait).Sub(b.now()), 0)
+	g.timer = time.AfterFunc(d, func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		g.timer = nil
+		if len(g.pending) == 0 || g.waiting > 0 || b.draining {
+			return
+		}
+		// The phone this timer was armed for may have left in a full
+		// batch since: wait for the one that is oldest now.
+		if g.pending[0].added.Add(b.wait).After(b.now()) {
+			b.schedule(g)
+			return
+		}
+		g.waiting++
+		go b.flush(g)
+	})
+}
+
+// flush waits to be admitted, then takes up to size phones of g and sends
+// them in one call.
+func (b *batcher) flush(g *group) {
+	err := b.admit(b.stopCtx)
+	b.mu.Lock()
+	g.waiting--
+	if err != nil {
+		// Paused or stopping: every phone still waiting in the group gets
+		// the same answer; the other flushers will find nothing to take.
+		if b.stopCtx.Err() != nil {
+			err = errHandBack
+		}
+		for _, r := range g.pending {
+			r.done <- result{err: err}
+		}
+		g.pending = nil
+		b.mu.Unlock()
+		return
+	}
+	batch := b.take(g)
+	b.schedule(g)
+	if len(batch) > 0 {
+		b.inflight.Add(1)
+	}
+	b.mu.Unlock()
+	if len(batch) == 0 {
+		return
+	}
+	defer b.inflight.Done()
+	b.send(g.opts, batch)
+}
+
+// take removes up to size phones from g, oldest first, at most one per ID
+// (a phone handed back to asynq can come round again before its first
+// handler returns). b.mu is held.
+func (b *batcher) take(g *group) []*request {
+	batch := make([]*request, 0, min(b.size, len(g.pending)))
+	seen := make(map[string]bool, cap(batch))
+	rest := g.pending[:0]
+	for _, r := range g.pending {
+		if len(batch) < b.size && !seen[r.id] {
+			seen[r.id] = true
+			r.taken = true
+			batch = append(batch, r)
+			continue
+		}
+		rest = append(rest, r)
+	}
+	clear(g.pending[len(rest):])
+	g.pending = rest
+	return batch
+}
+
+// drain stops new calls: phones not yet in a call are handed back, and
+// drain waits for the calls in flight to deliver their outcomes.
+func (b *batcher) drain() {
+	b.mu.Lock()
+	b.draining = true
+	b.stop()
+	for _, g := range b.groups {
+		if g.timer != nil {
+			g.timer.Stop()
+			g.timer = nil
+		}
+		for _, r := range g.pending {
+			r.done <- result{err: errHandBack}
+		}
+		g.pending = nil
+	}
+	b.mu.Unlock()
+	b.inflight.Wait()
+}

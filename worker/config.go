@@ -1,0 +1,138 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/phonestart/phonestart/geelark"
+	"github.com/phonestart/phonestart/tasks"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+)
+
+// Defaults of Config.
+const (
+	DefaultBatchSize       = geelark.MaxStartIDs
+	DefaultBatchWait       = 500 * time.Millisecond
+	DefaultMaxAttempts     = 10
+	DefaultRetryBase       = 10 * time.Second
+	DefaultRetryMax        = 10 * time.Minute
+	DefaultMaxWait         = 24 * time.Hour
+	DefaultShutdownTimeout = geelark.DefaultCallTimeout + 10*time.Second
+	// AccountProbeInterval is how long calls pause after an account-wide
+	// code before one call probes whether a person fixed it.
+	AccountProbeInterval = time.Minute
+)
+
+// Starter starts phones; *geelark.Client is one.
+type Starter interface {
+	StartPhones(ctx context.Context, ids []string, opts geelark.StartOptions) (*geelark.StartResult, error)
+}
+
+// Limiter meters API calls. Wait blocks until one call may be made, or ctx
+// is done.
+type Limiter interface {
+	Wait(ctx context.Context) error
+}
+
+// Config configures a Worker.
+type Config struct {
+	// Redis is where tasks, pauses and budgets live. Required. The Worker
+	// does not close it.
+	Redis redis.UniversalClient
+	// API starts phones. Required.
+	API Starter
+	// Logger receives one line per API call and every pause. Default: none.
+	Logger *zap.Logger
+	// Limiter meters API calls; nil calls as fast as batches form.
+	Limiter Limiter
+
+	// BatchSize is the most IDs per call, 1..200. Default 200.
+	BatchSize int
+	// BatchWait is how long the oldest phone of a partial batch waits for
+	// more before the call is made anyway. Default 500ms.
+	BatchWait time.Duration
+	// Concurrency is how many phones one worker holds at once. Default
+	// 2 x BatchSize, so one batch fills while another is in flight.
+	Concurrency int
+	// MaxAttempts is how many calls may fail for a phone before it is
+	// dead-lettered with its last code. Waits for the API budget or for an
+	// account-wide problem do not count. Default 10.
+	MaxAttempts int
+	// RetryBase and RetryMax bound the exponential, fully jittered backoff
+	// between attempts. Defaults 10s and 10m.
+	RetryBase time.Duration
+	RetryMax  time.Duration
+	// MaxWait is how long phones wait out an account-wide error (bad
+	// credentials, balance, plan, whitelist) before they are dead-lettered
+	// with its code. Default 24h.
+	MaxWait time.Duration
+	// ShutdownTimeout is how long a stopping worker lets in-flight calls
+	// finish before it hands their phones back. Default 40s: longer than
+	// one API call may take.
+	ShutdownTimeout time.Duration
+	// PollInterval is how often an idle worker looks for new tasks, and
+	// how often scheduled and retrying tasks are promoted. Default 1s.
+	PollInterval time.Duration
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Redis == nil {
+		return c, errors.New("worker: config: Redis is required")
+	}
+	if c.API == nil {
+		return c, errors.New("worker: config: API is required")
+	}
+	if c.Logger == nil {
+		c.Logger = zap.NewNop()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = DefaultBatchSize
+	}
+	def(&c.BatchWait, DefaultBatchWait)
+	if c.Concurrency == 0 {
+		c.Concurrency = 2 * c.BatchSize
+	}
+	if c.MaxAttempts == 0 {
+		c.MaxAttempts = DefaultMaxAttempts
+	}
+	def(&c.RetryBase, DefaultRetryBase)
+	def(&c.RetryMax, DefaultRetryMax)
+	def(&c.MaxWait, DefaultMaxWait)
+	def(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	def(&c.PollInterval, time.Second)
+
+	switch {
+	case c.BatchSize < 1 || c.BatchSize > geelark.MaxStartIDs:
+		return c, fmt.Errorf("worker: config: BatchSize %d is outside 1..%d", c.BatchSize, geelark.MaxStartIDs)
+	case c.BatchWait < 0:
+		return c, fmt.Errorf("worker: config: BatchWait %v is negative", c.BatchWait)
+	case c.Concurrency < 1:
+		return c, fmt.Errorf("worker: config: Concurrency %d is less than 1", c.Concurrency)
+	case c.MaxAttempts < 1 || c.MaxAttempts > tasks.MaxRetry:
+		return c, fmt.Errorf("worker: config: MaxAttempts %d is outside 1..%d", c.MaxAttempts, tasks.MaxRetry)
+	case c.RetryBase <= 0:
+		return c, fmt.Errorf("worker: config: RetryBase %v is not positive", c.RetryBase)
+	case c.RetryMax < c.RetryBase:
+		return c, fmt.Errorf("worker: config: RetryMax %v is less than RetryBase %v", c.RetryMax, c.RetryBase)
+	case c.MaxWait <= 0:
+		return c, fmt.Errorf("worker: config: MaxWait %v is not positive", c.MaxWait)
+	case c.ShutdownTimeout <= 0:
+		return c, fmt.Errorf("worker: config: ShutdownTimeout %v is not positive", c.ShutdownTimeout)
+	case c.PollInterval <= 0:
+		return c, fmt.Errorf("worker: config: PollInterval %v is not positive", c.PollInterval)
+	}
+	return c, nil
+}

@@ -1,0 +1,55 @@
+package worker
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+)
+
+// PhoneError is a handler's verdict on one phone that did not start. Its
+// text, "geelark <code>: <msg>", is what asynq records as the task's last
+// error and what `phonestart dead list` shows. A permanent PhoneError wraps
+// asynq.SkipRetry, so asynq archives the task: the dead-letter queue.
+type PhoneError struct {
+	Code      int    // GeeLark's code; 0 when the outcome was unknown
+	Msg       string // GeeLark's message, or what made the outcome unknown
+	Permanent bool
+	// RetryAt, when set, is the earliest time a retry can succeed.
+	RetryAt time.Time
+}
+
+func (e *PhoneError) Error() string {
+	if e.Code == 0 {
+		return "geelark unknown: " + e.Msg
+	}
+	return fmt.Sprintf("geelark %d: %s", e.Code, e.Msg)
+}
+
+// Unwrap makes a permanent error match asynq.SkipRetry.
+func (e *PhoneError) Unwrap() error {
+	if e.Permanent {
+		return asynq.SkipRetry
+	}
+	return nil
+}
+
+// pausedError sends a phone back to wait for the end of a fleet-wide pause.
+// It is not the phone's failure: its attempts do not count.
+type pausedError struct{ p Pause }
+
+func (e *pausedError) Error() string {
+	return fmt.Sprintf("waiting: calls paused until %s by geelark %d: %s",
+		e.p.Until.UTC().Format(time.RFC3339), e.p.Code, e.p.Msg)
+}
+
+// errHandBack returns a phone that was never sent to the queue while the
+// worker stops. It is not the phone's failure.
+var errHandBack = errors.New("worker stopping: handed back unsent")
+
+// isFailure tells asynq which errors count against a phone's attempts.
+func isFailure(err error) bool {
+	var pe *pausedError
+	return !errors.As(err, &pe) && !errors.Is(err, errHandBack)
+}

@@ -1,0 +1,125 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/hibiken/asynq"
+	"github.com/phonestart/phonestart/geelark"
+	"github.com/phonestart/phonestart/tasks"
+)
+
+// StartHandler processes TypeStartPhone tasks: it hands the phone to the
+// worker's batcher and turns the call's word on it into asynq's terms.
+type StartHandler struct{ w *Worker }
+
+var _ asynq.Handler = (*StartHandler)(nil)
+
+// ProcessTask returns nil when the phone started (its result written), an
+// error wrapping asynq.SkipRetry when it never will, and any other error to
+// retry it.
+func (h *StartHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	w := h.w
+	p, err := tasks.ParseStartPhone(t.Payload())
+	if err != nil {
+		w.stats.add(func(s *Stats) { s.Dead[0]++ })
+		return err
+	}
+	if pause, on, err := w.pauses.current(ctx); err == nil && on {
+		return h.wait(pause)
+	}
+	res := w.batcher.start(ctx, p.ID, p.Options)
+	err = h.settle(ctx, t, res)
+	attempt := 1
+	if n, ok := asynq.GetRetryCount(ctx); ok {
+		attempt = n + 1
+	}
+	var pe *PhoneError
+	if errors.As(err, &pe) && !pe.Permanent && attempt >= w.cfg.MaxAttempts {
+		pe.Permanent = true // out of attempts: dead-letter with the last code
+	}
+	switch {
+	case err == nil:
+		w.stats.add(func(s *Stats) { s.Started++ })
+	case errors.As(err, &pe) && pe.Permanent:
+		w.stats.add(func(s *Stats) { s.Dead[pe.Code]++ })
+	case !isFailure(err):
+		w.stats.add(func(s *Stats) { s.Paused++ })
+	default:
+		w.stats.add(func(s *Stats) { s.Retried++ })
+	}
+	return err
+}
+
+// settle maps a phone's call result to the handler's return value.
+func (h *StartHandler) settle(ctx context.Context, t *asynq.Task, res result) error {
+	w := h.w
+	if res.err != nil {
+		var apiErr *geelark.APIError
+		var ph *PhoneError
+		switch {
+		case errors.As(res.err, &apiErr):
+			return h.codeErr(apiErr.Code, apiErr.Msg)
+		case errors.As(res.err, &ph), !isFailure(res.err):
+			return res.err
+		case errors.Is(res.err, context.Canceled), errors.Is(res.err, context.DeadlineExceeded):
+			if ctx.Err() != nil {
+				return res.err // never sent; asynq decides
+			}
+			return &PhoneError{Msg: res.err.Error()}
+		default:
+			return &PhoneError{Msg: res.err.Error()}
+		}
+	}
+	o := res.outcome
+	switch o.Status {
+	case geelark.StatusStarted:
+		return h.started(t, tasks.Result{URL: o.URL, ChargingMethod: o.ChargingMethod, TraceID: res.traceID, StartedAt: w.cfg.Now().UTC()})
+	case geelark.StatusFailed:
+		if geelark.Lookup(o.Code).Class == geelark.ClassStarted {
+			return h.started(t, tasks.Result{TraceID: res.traceID, StartedAt: w.cfg.Now().UTC(), Code: o.Code})
+		}
+		return h.codeErr(o.Code, o.Msg)
+	default:
+		return &PhoneError{Msg: "missing from the reply of call " + res.traceID}
+	}
+}
+
+// codeErr is the handler's answer to a GeeLark code for this phone.
+func (h *StartHandler) codeErr(code int, msg string) error {
+	info := geelark.Lookup(code)
+	switch info.Class {
+	case geelark.ClassPermanent:
+		return &PhoneError{Code: code, Msg: msg, Permanent: true}
+	case geelark.ClassRateLimited, geelark.ClassAccount:
+		// The call that got this code paused the fleet; wait it out.
+		if p, on, err := h.w.pauses.current(context.Background()); err == nil && on {
+			return h.wait(p)
+		}
+		now := h.w.cfg.Now()
+		return &pausedError{Pause{Code: code, Msg: msg, Until: now.Add(max(info.RetryAfter(now), AccountProbeInterval))}}
+	}
+	e := &PhoneError{Code: code, Msg: msg}
+	if info.Clears != nil {
+		e.RetryAt = info.Clears(h.w.cfg.Now())
+	}
+	return e
+}
+
+// wait sends the phone back to wait out a pause, or dead-letters it when an
+// account-wide error has lasted longer than MaxWait.
+func (h *StartHandler) wait(p Pause) error {
+	if p.Class() == geelark.ClassAccount && !p.Since.IsZero() &&
+		h.w.cfg.Now().Sub(p.Since) >= h.w.cfg.MaxWait {
+		return &PhoneError{Code: p.Code, Msg: p.Msg + " (account-wide, unresolved for max-wait)", Permanent: true}
+	}
+	return &pausedError{p}
+}
+
+func (h *StartHandler) started(t *asynq.Task, r tasks.Result) error {
+	b, _ := json.Marshal(r)
+	// The phone did start; a lost result must not make asynq start it again.
+	_, _ = t.ResultWriter().Write(b)
+	return nil
+}

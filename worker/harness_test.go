@@ -1,0 +1,132 @@
+package worker_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/phonestart/phonestart/enqueue"
+	"github.com/phonestart/phonestart/geelark"
+	"github.com/phonestart/phonestart/geelark/geelarktest"
+	"github.com/phonestart/phonestart/internal/redistest"
+	"github.com/phonestart/phonestart/tasks"
+	"github.com/phonestart/phonestart/worker"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap/zaptest"
+)
+
+// env is one scenario: a Redis, the fake API, a client of it, a producer.
+type env struct {
+	t    *testing.T
+	rdb  *redis.Client
+	fake *geelarktest.Server
+	api  *geelark.Client
+	enq  *enqueue.Client
+	insp *asynq.Inspector
+}
+
+func newEnv(t *testing.T, fcfg geelarktest.Config) *env {
+	t.Helper()
+	r := redistest.New(t)
+	rdb := r.Client(t)
+	fake := geelarktest.NewServer(fcfg)
+	t.Cleanup(fake.Close)
+	api, err := geelark.NewClient(geelark.Config{BaseURL: fake.URL, AppID: "test-app", APIKey: "test-key", Now: fcfg.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enq, err := enqueue.New(enqueue.Config{Redis: rdb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, rdb: rdb, fake: fake, api: api, enq: enq, insp: asynq.NewInspectorFromRedisClient(rdb)}
+}
+
+// fastConfig retries within about a second, so tests need not wait.
+func (e *env) fastConfig() worker.Config {
+	return worker.Config{
+		Redis:        e.rdb,
+		API:          e.api,
+		Logger:       zaptest.NewLogger(e.t).Named("worker"),
+		BatchWait:    200 * time.Millisecond,
+		RetryBase:    time.Millisecond,
+		RetryMax:     10 * time.Millisecond,
+		PollInterval: 100 * time.Millisecond,
+	}
+}
+
+// startWorker runs a worker until the test ends.
+func (e *env) startWorker(cfg worker.Config) *worker.Worker {
+	e.t.Helper()
+	w, err := worker.New(cfg)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := w.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(w.Shutdown)
+	return w
+}
+
+func (e *env) enqueue(req enqueue.Request) enqueue.Report {
+	e.t.Helper()
+	rep, err := e.enq.Start(context.Background(), req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return rep
+}
+
+// states returns each phone's task state ("completed", "archived", ...).
+func (e *env) states(ids []string) map[string]string {
+	e.t.Helper()
+	out := make(map[string]string, len(ids))
+	for _, id := range ids {
+		ti, err := e.insp.GetTaskInfo(tasks.Queue, tasks.TaskID(id))
+		if err != nil {
+			out[id] = "missing: " + err.Error()
+			continue
+		}
+		out[id] = ti.State.String()
+	}
+	return out
+}
+
+// waitSettled waits until every phone is completed or archived, and
+// returns their states.
+func (e *env) waitSettled(ids []string, timeout time.Duration) map[string]string {
+	e.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		st := e.states(ids)
+		done := true
+		for _, s := range st {
+			if s != "completed" && s != "archived" {
+				done = false
+				break
+			}
+		}
+		if done {
+			return st
+		}
+		if time.Now().After(deadline) {
+			counts := map[string]int{}
+			for _, s := range st {
+				counts[s]++
+			}
+			e.t.Fatalf("phones not settled after %v: %v", timeout, counts)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func phoneIDs(prefix string, n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%s%06d", prefix, i)
+	}
+	return ids
+}

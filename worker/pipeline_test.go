@@ -1,0 +1,242 @@
+package worker_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/phonestart/phonestart/enqueue"
+	"github.com/phonestart/phonestart/geelark"
+	"github.com/phonestart/phonestart/geelark/geelarktest"
+	"github.com/phonestart/phonestart/tasks"
+)
+
+func TestBurstOf1000GoesOutInAtMost6Calls(t *testing.T) {
+	e := newEnv(t, geelarktest.Config{})
+	cfg := e.fastConfig()
+	// On an embedded Redis under the race detector asynq dequeues only a
+	// few hundred tasks a second, so the default 500ms would cut batches by
+	// time rather than size. The bench command measures the defaults.
+	cfg.BatchWait = 3 * time.Second
+	ids := phoneIDs("burst", 1000)
+	if rep := e.enqueue(enqueue.Request{IDs: ids}); rep.Enqueued != 1000 {
+		t.Fatalf("enqueued %d", rep.Enqueued)
+	}
+	e.startWorker(cfg)
+	st := e.waitSettled(ids, 60*time.Second)
+	for id, s := range st {
+		if s != "completed" {
+			t.Fatalf("phone %s ended %s", id, s)
+		}
+	}
+	calls := e.fake.Calls()
+	sizes := make([]int, len(calls))
+	for i, c := range calls {
+		sizes[i] = len(c.IDs)
+	}
+	t.Logf("calls: %d, sizes %v", len(calls), sizes)
+	if len(calls) > 6 {
+		t.Fatalf("1000 phones took %d calls, want at most 6 (sizes %v)", len(calls), sizes)
+	}
+	for _, id := range ids {
+		if n := e.fake.Starts(id); n != 1 {
+			t.Fatalf("phone %s started %d times", id, n)
+		}
+	}
+}
+
+func TestTwoOptionSetsNeverShareACall(t *testing.T) {
+	e := newEnv(t, geelarktest.Config{})
+	wide := phoneIDs("wide", 150)
+	plain := phoneIDs("plain", 150)
+	zero := 0
+	e.enqueue(enqueue.Request{IDs: wide, Options: geelark.StartOptions{Width: 500, Center: &zero}})
+	e.enqueue(enqueue.Request{IDs: plain})
+	e.startWorker(e.fastConfig())
+	e.waitSettled(append(append([]string{}, wide...), plain...), 30*time.Second)
+
+	isWide := map[string]bool{}
+	for _, id := range wide {
+		isWide[id] = true
+	}
+	for _, c := range e.fake.Calls() {
+		w := isWide[c.IDs[0]]
+		for _, id := range c.IDs {
+			if isWide[id] != w {
+				t.Fatalf("call %d mixes option sets: %v", c.N, c.IDs)
+			}
+		}
+		if w && (c.Options.Width != 500 || c.Options.Center == nil || *c.Options.Center != 0) {
+			t.Fatalf("call %d of wide phones sent options %+v", c.N, c.Options)
+		}
+		if !w && (c.Options.Width != 0 || c.Options.Center != nil) {
+			t.Fatalf("call %d of plain phones sent options %+v", c.N, c.Options)
+		}
+	}
+}
+
+func TestTransientCodesAreRetriedUntilStarted(t *testing.T) {
+	e := newEnv(t, geelarktest.Config{})
+	ids := phoneIDs("flaky", 20)
+	for i, id := range ids[:10] {
+		code := []int{47002, 43020, 43029, 45002, 50000}[i%5]
+		e.fake.Script(id, geelarktest.Script{Code: code, Times: 2})
+	}
+	e.enqueue(enqueue.Request{IDs: ids})
+	e.startWorker(e.fastConfig())
+	st := e.waitSettled(ids, 30*time.Second)
+	for _, id := range ids {
+		if st[id] != "completed" {
+			t.Errorf("phone %s ended %s", id, st[id])
+		}
+		if n := e.fake.Starts(id); n != 1 {
+			t.Errorf("phone %s started %d times", id, n)
+		}
+	}
+	for _, id := range ids[:10] {
+		if n := e.fake.Attempts(id); n != 3 {
+			t.Errorf("scripted phone %s: %d attempts, want 3", id, n)
+		}
+	}
+	// The result of a started phone is kept: its url and charging method.
+	ti, err := e.insp.GetTaskInfo(tasks.Queue, ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res tasks.Result
+	if err := json.Unmarshal(ti.Result, &res); err != nil {
+		t.Fatalf("result %q: %v", ti.Result, err)
+	}
+	if res.URL != geelarktest.PhoneURL(ids[0]) || res.ChargingMethod == "" || res.TraceID == "" {
+		t.Fatalf("result %+v", res)
+	}
+}
+
+func TestPermanentCodesAreDeadLetteredWithTheirCode(t *testing.T) {
+	e := newEnv(t, geelarktest.Config{})
+	ids := phoneIDs("perm", 4)
+	codes := []int{42001, 43004, 47004, 43038}
+	for i, id := range ids {
+		e.fake.Script(id, geelarktest.Script{Code: codes[i]})
+	}
+	e.enqueue(enqueue.Request{IDs: ids})
+	e.startWorker(e.fastConfig())
+	st := e.waitSettled(ids, 30*time.Second)
+	for i, id := range ids {
+		if st[id] != "archived" {
+			t.Fatalf("phone %s ended %s", id, st[id])
+		}
+		ti, _ := e.insp.GetTaskInfo(tasks.Queue, id)
+		want := "geelark " + itoa(codes[i]) + ": "
+		if !strings.HasPrefix(ti.LastErr, want) {
+			t.Errorf("phone %s last error %q, want prefix %q", id, ti.LastErr, want)
+		}
+		if n := e.fake.Attempts(id); n != 1 {
+			t.Errorf("permanent phone %s tried %d times", id, n)
+		}
+	}
+}
+
+func TestMaxAttemptsIsRespected(t *testing.T) {
+	e := newEnv(t, geelarktest.Config{})
+	id := "stubborn0001"
+	e.fake.Script(id, geelarktest.Script{Code: 47002}) // forever
+	e.enqueue(enqueue.Request{IDs: []string{id}})
+	cfg := e.fastConfig()
+	cfg.MaxAttempts = 3
+	e.startWorker(cfg)
+	st := e.waitSettled([]string{id}, 30*time.Second)
+	if st[id] != "archived" {
+		t.Fatalf("ended %s", st[id])
+	}
+	if n := e.fake.Attempts(id); n != 3 {
+		t.Fatalf("%d attempts, want 3", n)
+	}
+	ti, _ := e.insp.GetTaskInfo(tasks.Queue, id)
+	if !strings.HasPrefix(ti.LastErr, "geelark 47002: ") {
+		t.Fatalf("last error %q", ti.LastErr)
+	}
+}
+
+func TestDuplicateEnqueueIsReportedAndStartsOnce(t *testing.T) {
+	e := newEnv(t, geelarktest.Config{})
+	ids := phoneIDs("dup", 5)
+	if rep := e.enqueue(enqueue.Request{IDs: ids}); rep.Enqueued != 5 {
+		t.Fatalf("first enqueue: %+v", rep)
+	}
+	rep := e.enqueue(enqueue.Request{IDs: append([]string{"dupnew"}, ids[:3]...)})
+	if rep.Enqueued != 1 || len(rep.Duplicates) != 3 {
+		t.Fatalf("second enqueue: enqueued %d duplicates %v", rep.Enqueued, rep.Duplicates)
+	}
+	all := append([]string{"dupnew"}, ids...)
+	e.startWorker(e.fastConfig())
+	e.waitSettled(all, 30*time.Second)
+	for _, id := range all {
+		if n := e.fake.Starts(id); n != 1 {
+			t.Fatalf("phone %s started %d times", id, n)
+		}
+	}
+	// Finished: it may be started again.
+	if rep := e.enqueue(enqueue.Request{IDs: ids[:1]}); rep.Enqueued != 1 {
+		t.Fatalf("enqueue after finish: %+v", rep)
+	}
+}
+
+func TestUnknownOutcomeIsRetried(t *testing.T) {
+	e := newEnv(t, geelarktest.Config{})
+	ids := phoneIDs("omit", 10)
+	e.fake.FailNext(1, geelarktest.Fault{Kind: geelarktest.FaultOmit})
+	e.fake.FailNext(1, geelarktest.Fault{Kind: geelarktest.Fault500})
+	e.fake.FailNext(1, geelarktest.Fault{Kind: geelarktest.FaultTruncated})
+	e.enqueue(enqueue.Request{IDs: ids})
+	e.startWorker(e.fastConfig())
+	st := e.waitSettled(ids, 30*time.Second)
+	for _, id := range ids {
+		if st[id] != "completed" {
+			t.Fatalf("phone %s ended %s", id, st[id])
+		}
+	}
+	if n := len(e.fake.Calls()); n < 4 {
+		t.Fatalf("%d calls: the faulty ones were not retried", n)
+	}
+}
+
+func TestAccountWideCodesDoNotBurnAttempts(t *testing.T) {
+	e := newEnv(t, geelarktest.Config{})
+	ids := phoneIDs("acct", 5)
+	// Two refused calls, each pausing the fleet for AccountProbeInterval.
+	e.fake.FailNext(2, geelarktest.Fault{Kind: geelarktest.FaultCode, Code: 41001})
+	e.enqueue(enqueue.Request{IDs: ids})
+	cfg := e.fastConfig()
+	cfg.MaxAttempts = 1 // a counted failure would dead-letter at once
+	clock := newClock(time.Now())
+	cfg.Now = clock.Now
+	e.startWorker(cfg)
+	waitFor(t, 10*time.Second, func() bool { return len(e.fake.Calls()) >= 1 })
+	// Let the pause pass, twice.
+	for range 2 {
+		time.Sleep(300 * time.Millisecond)
+		clock.Advance(2 * time.Minute)
+		e.insp.RunAllRetryTasks(tasks.Queue)
+	}
+	st := e.waitSettled(ids, 30*time.Second)
+	for _, id := range ids {
+		if st[id] != "completed" {
+			t.Fatalf("phone %s ended %s", id, st[id])
+		}
+	}
+	for _, id := range ids {
+		ti, _ := e.insp.GetTaskInfo(tasks.Queue, id)
+		if ti.Retried != 0 {
+			t.Fatalf("phone %s: %d counted failures, want 0", id, ti.Retried)
+		}
+	}
+}
+
+func itoa(n int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + jsonNum(n)) }
+
+func jsonNum(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+var _ = asynq.SkipRetry

@@ -1,0 +1,103 @@
+// Package worker runs phonestart's workers: asynq servers that take
+// start-phone tasks from Redis, pack their phones into as few GeeLark calls
+// as the limits allow, and settle each phone: started (its url and charging
+// method written as the task's result), retried with backoff, or
+// dead-lettered with its code in asynq's archive.
+//
+// A Worker keeps no state of its own beyond the batch it is forming: every
+// task, pause and budget lives in Redis, so a fleet scales by running more
+// workers against the same Redis.
+package worker
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/phonestart/phonestart/tasks"
+	"go.uber.org/zap"
+)
+
+// Worker processes start-phone tasks until shut down.
+type Worker struct {
+	cfg     Config
+	log     *zap.Logger
+	srv     *asynq.Server
+	pauses  *pauses
+	batcher *batcher
+	stats   *counters
+
+	stopOnce sync.Once
+}
+
+// New checks cfg and returns a Worker that has not started yet.
+func New(cfg Config) (*Worker, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	w := &Worker{
+		cfg:    cfg,
+		log:    cfg.Logger,
+		pauses: newPauses(cfg.Redis, cfg.Now),
+		stats:  newCounters(),
+	}
+	w.batcher = newBatcher(cfg.BatchSize, cfg.BatchWait, time.Now, w.admit, w.send)
+	w.srv = asynq.NewServerFromRedisClient(cfg.Redis, asynq.Config{
+		Concurrency:              cfg.Concurrency,
+		Queues:                   map[string]int{tasks.Queue: 1},
+		RetryDelayFunc:           w.retryDelay,
+		IsFailure:                isFailure,
+		ShutdownTimeout:          cfg.ShutdownTimeout,
+		TaskCheckInterval:        cfg.PollInterval,
+		DelayedTaskCheckInterval: cfg.PollInterval,
+		Logger:                   cfg.Logger.Named("asynq").Sugar(),
+		LogLevel:                 asynq.WarnLevel,
+	})
+	return w, nil
+}
+
+// Handler returns the worker's start-phone handler, for embedding in an
+// asynq server of one's own.
+func (w *Worker) Handler() asynq.Handler { return &StartHandler{w: w} }
+
+// Start starts processing in the background.
+func (w *Worker) Start() error {
+	mux := asynq.NewServeMux()
+	mux.Handle(tasks.TypeStartPhone, w.Handler())
+	if err := w.srv.Start(mux); err != nil {
+		return fmt.Errorf("worker: start: %w", err)
+	}
+	w.log.Info("worker started",
+		zap.Int("concurrency", w.cfg.Concurrency), zap.Int("batch_size", w.cfg.BatchSize),
+		zap.Duration("batch_wait", w.cfg.BatchWait), zap.Int("max_attempts", w.cfg.MaxAttempts))
+	return nil
+}
+
+// Run processes tasks until ctx is done, then shuts down.
+func (w *Worker) Run(ctx context.Context) error {
+	if err := w.Start(); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	w.Shutdown()
+	return nil
+}
+
+// Shutdown stops taking tasks, hands back phones not yet in a call, lets
+// the calls in flight finish (up to ShutdownTimeout), and returns. It is
+// safe to call more than once.
+func (w *Worker) Shutdown() {
+	w.stopOnce.Do(func() {
+		w.log.Info("worker stopping: no new tasks; finishing calls in flight")
+		w.srv.Stop()
+		w.batcher.drain()
+		w.srv.Shutdown()
+		w.log.Info("worker stopped")
+	})
+}
+
+// Stats returns what this worker has done so far.
+func (w *Worker) Stats() Stats { return w.stats.snapshot() }
