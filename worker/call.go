@@ -38,7 +38,7 @@ func (w *Worker) admit(ctx context.Context) error {
 }
 
 func (w *Worker) admitOnce(ctx context.Context) error {
-	if p, on, err := w.pauses.current(ctx); err != nil {
+	if p, on, err := w.pauses.fresh(ctx); err != nil {
 		return err
 	} else if on {
 		return &pausedError{p}
@@ -50,7 +50,7 @@ func (w *Worker) admitOnce(ctx context.Context) error {
 		return err
 	}
 	// A pause may have begun while this call waited for its token.
-	if p, on, err := w.pauses.current(ctx); err != nil {
+	if p, on, err := w.pauses.fresh(ctx); err != nil {
 		return err
 	} else if on {
 		return &pausedError{p}

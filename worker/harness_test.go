@@ -20,6 +20,7 @@ import (
 // env is one scenario: a Redis, the fake API, a client of it, a producer.
 type env struct {
 	t    *testing.T
+	r    *redistest.Redis
 	rdb  *redis.Client
 	fake *geelarktest.Server
 	api  *geelark.Client
@@ -41,7 +42,7 @@ func newEnv(t *testing.T, fcfg geelarktest.Config) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, rdb: rdb, fake: fake, api: api, enq: enq, insp: asynq.NewInspectorFromRedisClient(rdb)}
+	return &env{t: t, r: r, rdb: rdb, fake: fake, api: api, enq: enq, insp: asynq.NewInspectorFromRedisClient(rdb)}
 }
 
 // fastConfig retries within about a second, so tests need not wait.

@@ -89,11 +89,23 @@ func (p *pauses) unblock(ctx context.Context) error {
 	return p.rdb.Del(ctx, BlockedKey).Err()
 }
 
-// current returns the pause in force, if any.
+// current returns the pause in force, if any, as read from Redis at most
+// a second ago. Handlers use it to skip the batcher during a pause.
 func (p *pauses) current(ctx context.Context) (Pause, bool, error) {
+	return p.read(ctx, false)
+}
+
+// fresh returns the pause in force, read from Redis now. Calls are
+// admitted on it, so that a pause set by any worker stops every worker's
+// next call.
+func (p *pauses) fresh(ctx context.Context) (Pause, bool, error) {
+	return p.read(ctx, true)
+}
+
+func (p *pauses) read(ctx context.Context, fresh bool) (Pause, bool, error) {
 	now := p.now()
 	p.mu.Lock()
-	if !p.fetched.IsZero() && now.Sub(p.fetched) < p.ttl && now.After(p.fetched.Add(-p.ttl)) {
+	if age := now.Sub(p.fetched); !fresh && !p.fetched.IsZero() && age >= 0 && age < p.ttl {
 		c := p.cached
 		p.mu.Unlock()
 		return c, c.Until.After(now), nil
@@ -132,9 +144,3 @@ func parsePause(vals map[string]string) Pause {
 	return Pause{Code: code, Msg: vals["msg"], Until: ms("until"), Since: ms("since")}
 }
 
-// BudgetUsed returns the API calls counted against the fleet's budget in
-// the current minute and the per-minute limit, or a zero limit when the
-// workers run unmetered.
-func BudgetUsed(ctx context.Context, rdb redis.UniversalClient, now time.Time) (used, limit int, err error) {
-	return 0, 0, nil
-}

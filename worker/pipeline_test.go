@@ -211,7 +211,7 @@ func TestAccountWideCodesDoNotBurnAttempts(t *testing.T) {
 	e.enqueue(enqueue.Request{IDs: ids})
 	cfg := e.fastConfig()
 	cfg.MaxAttempts = 1 // a counted failure would dead-letter at once
-	clock := newClock(time.Now())
+	clock := newClock(1)
 	cfg.Now = clock.Now
 	e.startWorker(cfg)
 	waitFor(t, 10*time.Second, func() bool { return len(e.fake.Calls()) >= 1 })

@@ -58,6 +58,7 @@ func (f *Fake) handle(h http.Header, req request) answer {
 		a.fault, c.Fault = fault.Kind, fault.Kind
 		switch fault.Kind {
 		case Fault500:
+			// Answered without processing a phone.
 		case FaultCode:
 			code = cmp.Or(fault.Code, codeInternal)
 			a.env.Msg = message(code, fault.Msg)

@@ -7,11 +7,29 @@ import (
 )
 
 // limitFlags are the fleet-wide API budget.
-type limitFlags struct{}
+type limitFlags struct{ perMinute, perHour int }
 
-func (l *limitFlags) register(s *settings) {}
+func (l *limitFlags) register(s *settings) {
+	s.Int(&l.perMinute, "rate-per-minute", "PHONESTART_RATE_PER_MINUTE", worker.DefaultRatePerMinute,
+		"API calls a minute for the whole fleet (GeeLark allows 200)", between(2, 1000000))
+	s.Int(&l.perHour, "rate-per-hour", "PHONESTART_RATE_PER_HOUR", worker.DefaultRatePerHour,
+		"API calls an hour for the whole fleet (GeeLark allows 24,000)", between(2, 100000000))
+}
 
-func (l *limitFlags) limiter(rdb *redis.Client, log *zap.Logger) worker.Limiter { return nil }
+func (l *limitFlags) limiter(rdb *redis.Client, log *zap.Logger) (worker.Limiter, error) {
+	if l.perMinute > 200 || l.perHour > 24000 {
+		log.Warn("API budget above GeeLark's documented 200 calls a minute / 24,000 an hour: going over can lock the account out for two hours",
+			zap.Int("per_minute", l.perMinute), zap.Int("per_hour", l.perHour))
+	}
+	b, err := worker.NewBudget(rdb, worker.BudgetConfig{PerMinute: l.perMinute, PerHour: l.perHour})
+	if err != nil {
+		return nil, bad("%v", err)
+	}
+	return b, nil
+}
 
 // demoLimiter is the demo's budget: the production default.
-func demoLimiter(rdb *redis.Client) worker.Limiter { return nil }
+func demoLimiter(rdb *redis.Client) worker.Limiter {
+	b, _ := worker.NewBudget(rdb, worker.BudgetConfig{})
+	return b
+}

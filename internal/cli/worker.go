@@ -94,7 +94,9 @@ func runWorker(ctx context.Context, args []string, env Env) error {
 	}
 	cfg := wf.config()
 	cfg.Redis, cfg.API, cfg.Logger = rdb, api, log
-	cfg.Limiter = lf.limiter(rdb, log)
+	if cfg.Limiter, err = lf.limiter(rdb, log); err != nil {
+		return err
+	}
 	w, err := worker.New(cfg)
 	if err != nil {
 		return bad("%v", err)
