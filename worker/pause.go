@@ -143,4 +143,3 @@ func parsePause(vals map[string]string) Pause {
 	code, _ := strconv.Atoi(vals["code"])
 	return Pause{Code: code, Msg: vals["msg"], Until: ms("until"), Since: ms("since")}
 }
-
