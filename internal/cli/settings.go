@@ -14,7 +14,7 @@ import (
 type settings struct {
 	fs     *flag.FlagSet
 	getenv func(string) string
-	errs   []error
+	envs   []func() error
 	checks []func() error
 	set    map[string]bool
 }
@@ -39,25 +39,25 @@ func (s *settings) usage(envName, text string) string {
 	return text
 }
 
+// String registers a string setting. The help shows def, never the
+// environment's value: that may be a secret.
 func (s *settings) String(p *string, name, envName, def, text string) {
-	if v := s.envValue(envName); v != "" {
-		def = v
-	}
 	s.fs.StringVar(p, name, def, s.usage(envName, text))
+	s.fromEnv(name, envName, func(v string) error { *p = v; return nil })
 }
 
 func (s *settings) Bool(p *bool, name, text string) { s.fs.BoolVar(p, name, false, text) }
 
 func (s *settings) Int(p *int, name, envName string, def int, text string, check func(int) error) {
-	if v := s.envValue(envName); v != "" {
+	s.fs.IntVar(p, name, def, s.usage(envName, text))
+	s.fromEnv(name, envName, func(v string) error {
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			s.errs = append(s.errs, fmt.Errorf("%s=%q is not a whole number", envName, v))
-		} else {
-			def = n
+			return fmt.Errorf("%s=%q is not a whole number", envName, v)
 		}
-	}
-	s.fs.IntVar(p, name, def, s.usage(envName, text))
+		*p = n
+		return nil
+	})
 	if check != nil {
 		s.checks = append(s.checks, func() error {
 			if err := check(*p); err != nil {
@@ -69,15 +69,15 @@ func (s *settings) Int(p *int, name, envName string, def int, text string, check
 }
 
 func (s *settings) Duration(p *time.Duration, name, envName string, def time.Duration, text string, check func(time.Duration) error) {
-	if v := s.envValue(envName); v != "" {
+	s.fs.DurationVar(p, name, def, s.usage(envName, text))
+	s.fromEnv(name, envName, func(v string) error {
 		d, err := time.ParseDuration(v)
 		if err != nil {
-			s.errs = append(s.errs, fmt.Errorf("%s=%q is not a Go duration such as 500ms, 10s or 2h", envName, v))
-		} else {
-			def = d
+			return fmt.Errorf("%s=%q is not a Go duration such as 500ms, 10s or 2h", envName, v)
 		}
-	}
-	s.fs.DurationVar(p, name, def, s.usage(envName, text))
+		*p = d
+		return nil
+	})
 	if check != nil {
 		s.checks = append(s.checks, func() error {
 			if err := check(*p); err != nil {
@@ -86,6 +86,21 @@ func (s *settings) Duration(p *time.Duration, name, envName string, def time.Dur
 			return nil
 		})
 	}
+}
+
+// fromEnv applies the environment variable after parsing, unless the flag
+// was given.
+func (s *settings) fromEnv(name, envName string, apply func(string) error) {
+	if envName == "" {
+		return
+	}
+	s.envs = append(s.envs, func() error {
+		v := s.envValue(envName)
+		if v == "" || s.set[name] {
+			return nil
+		}
+		return apply(v)
+	})
 }
 
 func (s *settings) envValue(envName string) string {
@@ -98,9 +113,6 @@ func (s *settings) envValue(envName string) string {
 // parse parses args, allowing flags after positional arguments, and runs
 // every check. It returns the positional arguments.
 func (s *settings) parse(args []string, out io.Writer) ([]string, error) {
-	if len(s.errs) > 0 {
-		return nil, &exitError{code: 2, err: s.errs[0]}
-	}
 	var pos []string
 	for {
 		if err := s.fs.Parse(args); err != nil {
@@ -125,6 +137,11 @@ func (s *settings) parse(args []string, out io.Writer) ([]string, error) {
 	}
 	s.set = map[string]bool{}
 	s.fs.Visit(func(f *flag.Flag) { s.set[f.Name] = true })
+	for _, apply := range s.envs {
+		if err := apply(); err != nil {
+			return nil, &exitError{code: 2, err: err}
+		}
+	}
 	for _, c := range s.checks {
 		if err := c(); err != nil {
 			return nil, &exitError{code: 2, err: err}

@@ -1,0 +1,26 @@
+package geelark_test
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/phonestart/phonestart/geelark"
+)
+
+// The README's code table is the user's copy of Lookup: it must say the
+// same, row for row.
+func TestREADMECodeTableMatchesLookup(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	for _, c := range geelark.Codes() {
+		row := fmt.Sprintf("| %d | %s | %s | %s |", c.Code, c.Meaning, c.Class, c.Reason)
+		if !strings.Contains(readme, row) {
+			t.Errorf("README lacks the row\n%s", row)
+		}
+	}
+}
