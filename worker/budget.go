@@ -19,16 +19,15 @@ const (
 	DefaultRatePerHour   = 20000
 )
 
-// Redis keys of the fleet's API budget.
-const (
-	budgetMinuteKey = "phonestart:budget:tat:minute"
-	budgetHourKey   = "phonestart:budget:tat:hour"
-	budgetLimitKey  = "phonestart:budget:limit"
-	budgetCountKey  = "phonestart:budget:calls:" // + Unix minute
-)
+// budgetKey names the Redis keys of one endpoint's budget:
+// phonestart:budget:<endpoint>:<what>.
+func budgetKey(endpoint, what string) string { return "phonestart:budget:" + endpoint + ":" + what }
 
 // BudgetConfig configures a Budget.
 type BudgetConfig struct {
+	// Endpoint names the budget: GeeLark's limits are per endpoint, so each
+	// endpoint phonestart calls has its own. Default "start".
+	Endpoint string
 	// PerMinute and PerHour are the most calls the whole fleet makes in any
 	// 60-second and any 3600-second window. Defaults 180 and 20,000.
 	PerMinute int
@@ -67,6 +66,9 @@ func NewBudget(rdb redis.UniversalClient, cfg BudgetConfig) (*Budget, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Endpoint == "" {
+		cfg.Endpoint = "start"
 	}
 	if cfg.Sleep == nil {
 		cfg.Sleep = sleepCtx
@@ -119,7 +121,7 @@ func (b *Budget) Wait(ctx context.Context) error {
 		now := b.cfg.Now()
 		minute := now.Unix() / 60
 		wait, err := takeScript.Run(ctx, b.rdb,
-			[]string{budgetMinuteKey, budgetHourKey, budgetLimitKey, budgetCountKey + strconv.FormatInt(minute, 10)},
+			[]string{b.key("tat:minute"), b.key("tat:hour"), b.key("limit"), b.key("calls:" + strconv.FormatInt(minute, 10))},
 			now.UnixMilli(), b.minuteMS, b.hrMS, b.cfg.PerMinute).Int64()
 		if err != nil {
 			return fmt.Errorf("api budget: %w", err)
@@ -134,11 +136,13 @@ func (b *Budget) Wait(ctx context.Context) error {
 	}
 }
 
-// BudgetUsed returns the API calls granted in the current minute (by the
+func (b *Budget) key(what string) string { return budgetKey(b.cfg.Endpoint, what) }
+
+// BudgetUsed returns the start calls granted in the current minute (by the
 // calendar) and the per-minute limit, or a zero limit when no worker has
 // metered a call yet.
 func BudgetUsed(ctx context.Context, rdb redis.UniversalClient, now time.Time) (used, limit int, err error) {
-	vals, err := rdb.MGet(ctx, budgetLimitKey, budgetCountKey+strconv.FormatInt(now.Unix()/60, 10)).Result()
+	vals, err := rdb.MGet(ctx, budgetKey("start", "limit"), budgetKey("start", "calls:"+strconv.FormatInt(now.Unix()/60, 10))).Result()
 	if err != nil {
 		return 0, 0, err
 	}

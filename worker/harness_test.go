@@ -19,7 +19,7 @@ import (
 
 // env is one scenario: a Redis, the fake API, a client of it, a producer.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	r    *redistest.Redis
 	rdb  *redis.Client
 	fake *geelarktest.Server
@@ -28,7 +28,7 @@ type env struct {
 	insp *asynq.Inspector
 }
 
-func newEnv(t *testing.T, fcfg geelarktest.Config) *env {
+func newEnv(t testing.TB, fcfg geelarktest.Config) *env {
 	t.Helper()
 	r := redistest.New(t)
 	rdb := r.Client(t)

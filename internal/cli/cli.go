@@ -33,6 +33,7 @@ func commands() []command {
 		{"enqueue", "[flags] (ID... | --file F)", "ask for phones to be started", runEnqueue},
 		{"status", "[--json]", "phones by state, the API budget and any pause", runStatus},
 		{"dead", "list [--json] | requeue (--all | ID...) | purge (--all | ID...)", "the dead-letter queue", runDead},
+		{"schedule", "[list | run NAME] --file F", "run, list or fire the schedules of a YAML file", runSchedule},
 		{"fakeapi", "--addr HOST:PORT", "serve a fake GeeLark API for manual runs", runFakeAPI},
 		{"demo", "[--phones N]", "embedded Redis, fake API, a worker and a burst of phones", runDemo},
 	}

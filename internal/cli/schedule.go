@@ -1,0 +1,132 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/phonestart/phonestart/enqueue"
+	"github.com/phonestart/phonestart/schedule"
+	"github.com/phonestart/phonestart/worker"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+)
+
+// runSchedule runs `schedule [--file F]`, `schedule list --file F` and
+// `schedule run NAME --file F`.
+func runSchedule(ctx context.Context, args []string, env Env) error {
+	sub := ""
+	if len(args) > 0 && (args[0] == "list" || args[0] == "run") {
+		sub, args = args[0], args[1:]
+	}
+	s := newSettings(strings.TrimSpace("schedule "+sub), env)
+	var rf redisFlags
+	var af apiFlags
+	var lf limitFlags
+	var file, logFormat string
+	var asJSON bool
+	s.String(&file, "file", "PHONESTART_SCHEDULES", "", "the schedules file (YAML)")
+	if sub != "list" {
+		rf.register(s)
+		af.register(s)
+		lf.register(s)
+		s.String(&logFormat, "log-format", "PHONESTART_LOG_FORMAT", "auto", "json, console, or auto")
+	}
+	if sub == "run" {
+		s.Bool(&asJSON, "json", "print the tick's report as JSON")
+	}
+	pos, err := s.parse(args, env.Stdout)
+	if err != nil {
+		return err
+	}
+	if file == "" {
+		return bad("--file: no schedules file given")
+	}
+	f, err := schedule.Load(file)
+	if err != nil {
+		return bad("%v", err)
+	}
+	var name string
+	switch {
+	case sub == "run" && len(pos) != 1:
+		return bad("schedule run needs exactly one schedule name")
+	case sub == "run":
+		name = pos[0]
+		if _, ok := f.Find(name); !ok {
+			return bad("%s: no schedule named %q", file, name)
+		}
+	case len(pos) > 0:
+		return bad("unexpected argument %q", pos[0])
+	}
+	if sub == "list" {
+		now := time.Now()
+		for _, sc := range f.Schedules {
+			fmt.Fprintf(env.Stdout, "%s  (%s, %s)\n", sc.Name, sc.Cron, sc.Location)
+			t := now
+			for range 3 {
+				t = sc.Next(t)
+				fmt.Fprintf(env.Stdout, "    %s\n", t.In(sc.Location).Format("Mon 2006-01-02 15:04 MST"))
+			}
+		}
+		return nil
+	}
+
+	log, err := newLogger(env.Stderr, logFormat)
+	if err != nil {
+		return err
+	}
+	defer log.Sync()
+	rdb, err := rf.client()
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("cannot reach Redis at %s: %v", rdb.Options().Addr, err)
+	}
+	r, err := newScheduleRunner(rdb, f, &af, &lf, log)
+	if err != nil {
+		return err
+	}
+	if sub == "run" {
+		sc, _ := f.Find(name)
+		rep, err := r.Fire(ctx, sc, time.Now().UTC().Truncate(time.Second))
+		if err != nil {
+			return err
+		}
+		if asJSON {
+			return json.NewEncoder(env.Stdout).Encode(rep)
+		}
+		fmt.Fprintf(env.Stdout, "schedule %s: selected %d, enqueued %d, %s\n",
+			sc.Name, rep.Selected, rep.Enqueued, plural(rep.Duplicates, "duplicate"))
+		return nil
+	}
+	return r.Run(ctx, f)
+}
+
+func newScheduleRunner(rdb *redis.Client, f *schedule.File, af *apiFlags, lf *limitFlags, log *zap.Logger) (*schedule.Runner, error) {
+	enq, err := enqueue.New(enqueue.Config{Redis: rdb})
+	if err != nil {
+		return nil, err
+	}
+	cfg := schedule.Config{Redis: rdb, Enqueue: enq, Logger: log}
+	for _, sc := range f.Schedules {
+		if sc.Select == nil {
+			continue
+		}
+		// Only selections need the API, and so credentials.
+		api, err := af.client()
+		if err != nil {
+			return nil, err
+		}
+		b, err := worker.NewBudget(rdb, worker.BudgetConfig{Endpoint: "list", PerMinute: lf.perMinute, PerHour: lf.perHour})
+		if err != nil {
+			return nil, bad("%v", err)
+		}
+		cfg.Lister, cfg.ListBudget = api, b
+		break
+	}
+	return schedule.NewRunner(cfg)
+}

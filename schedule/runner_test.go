@@ -1,0 +1,199 @@
+package schedule_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/phonestart/phonestart/enqueue"
+	"github.com/phonestart/phonestart/geelark"
+	"github.com/phonestart/phonestart/geelark/geelarktest"
+	"github.com/phonestart/phonestart/internal/redistest"
+	"github.com/phonestart/phonestart/schedule"
+	"github.com/phonestart/phonestart/tasks"
+	"github.com/phonestart/phonestart/worker"
+	"go.uber.org/zap/zaptest"
+)
+
+func ids(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s%05d", prefix, i)
+	}
+	return out
+}
+
+func parse(t *testing.T, yaml string) *schedule.File {
+	t.Helper()
+	f, err := schedule.Parse("s.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func TestTwoSchedulersFireOneTickOnce(t *testing.T) {
+	r := redistest.New(t)
+	phones := ids("tick", 300)
+	yaml := "schedules:\n  - name: morning\n    cron: \"30 7 * * *\"\n    ids: ["
+	for i, id := range phones {
+		if i > 0 {
+			yaml += ", "
+		}
+		yaml += `"` + id + `"`
+	}
+	f := parse(t, yaml+"]\n")
+	s, _ := f.Find("morning")
+	tick := s.Next(time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC))
+
+	var wg sync.WaitGroup
+	reps := make([]schedule.TickReport, 2)
+	for i := range 2 {
+		rdb := r.Client(t) // two processes: two connections
+		enq, _ := enqueue.New(enqueue.Config{Redis: rdb})
+		run, err := schedule.NewRunner(schedule.Config{Redis: rdb, Enqueue: enq, Logger: zaptest.NewLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rep, err := run.Fire(context.Background(), s, tick)
+			if err != nil {
+				t.Error(err)
+			}
+			reps[i] = rep
+		}()
+	}
+	wg.Wait()
+	fired := 0
+	enqueued := 0
+	for _, rep := range reps {
+		if rep.Fired {
+			fired++
+		}
+		enqueued += rep.Enqueued
+	}
+	if fired != 1 || enqueued != 300 {
+		t.Fatalf("fired %d times, enqueued %d in all: %+v", fired, enqueued, reps)
+	}
+	q, err := asynq.NewInspectorFromRedisClient(r.Client(t)).GetQueueInfo(tasks.Queue)
+	if err != nil || q.Size != 300 {
+		t.Fatalf("queue holds %v tasks (%v), want 300", q, err)
+	}
+
+	// The next tick finds the phones still pending: duplicates, not new tasks.
+	rdb := r.Client(t)
+	enq, _ := enqueue.New(enqueue.Config{Redis: rdb})
+	run, _ := schedule.NewRunner(schedule.Config{Redis: rdb, Enqueue: enq})
+	rep, err := run.Fire(context.Background(), s, s.Next(tick))
+	if err != nil || !rep.Fired || rep.Enqueued != 0 || rep.Duplicates != 300 {
+		t.Fatalf("next tick: %+v, %v", rep, err)
+	}
+}
+
+func TestGroupSelectionOf250ResolvesThrough3Pages(t *testing.T) {
+	r := redistest.New(t)
+	rdb := r.Client(t)
+	fake := geelarktest.NewServer(geelarktest.Config{})
+	t.Cleanup(fake.Close)
+	for _, id := range ids("shop", 250) {
+		fake.AddPhones(geelarktest.Phone{ID: id, GroupName: "Shop-EU", Tags: []string{"morning"}})
+	}
+	for _, id := range ids("other", 40) {
+		fake.AddPhones(geelarktest.Phone{ID: id, GroupName: "Shop-US", Tags: []string{"morning"}})
+	}
+	api, err := geelark.NewClient(geelark.Config{BaseURL: fake.URL, Token: geelarktest.DefaultToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	budget, err := worker.NewBudget(rdb, worker.BudgetConfig{Endpoint: "list"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enq, _ := enqueue.New(enqueue.Config{Redis: rdb})
+	run, err := schedule.NewRunner(schedule.Config{Redis: rdb, Enqueue: enq, Lister: api, ListBudget: budget, Logger: zaptest.NewLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := parse(t, `schedules:
+  - name: shop-eu
+    cron: "30 7 * * 1-5"
+    time_zone: Europe/Berlin
+    select: {group_name: Shop-EU, tags: [morning]}
+    options: {width: 400}
+`)
+	s, _ := f.Find("shop-eu")
+	rep, err := run.Fire(context.Background(), s, s.Next(time.Now()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Selected != 250 || rep.Enqueued != 250 {
+		t.Fatalf("report %+v, want 250 selected and enqueued", rep)
+	}
+	var pages []int
+	for _, c := range fake.Calls() {
+		if c.Path == geelark.ListPath {
+			pages = append(pages, c.Page)
+		}
+	}
+	if fmt.Sprint(pages) != "[1 2 3]" {
+		t.Fatalf("list pages called: %v, want [1 2 3]", pages)
+	}
+	// The selected phones carry the schedule's options.
+	ti, err := asynq.NewInspectorFromRedisClient(rdb).GetTaskInfo(tasks.Queue, "shop00042")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := tasks.ParseStartPhone(ti.Payload)
+	if p.Options.Width != 400 {
+		t.Fatalf("options %+v", p.Options)
+	}
+}
+
+// Scheduled phones batch like immediate ones: this is where asynq's own
+// group aggregation fails (it drops the group of scheduled tasks).
+func TestScheduledStartsBatch(t *testing.T) {
+	r := redistest.New(t)
+	rdb := r.Client(t)
+	fake := geelarktest.NewServer(geelarktest.Config{})
+	t.Cleanup(fake.Close)
+	api, _ := geelark.NewClient(geelark.Config{BaseURL: fake.URL, Token: geelarktest.DefaultToken})
+	enq, _ := enqueue.New(enqueue.Config{Redis: rdb})
+	phones := ids("later", 400)
+	if _, err := enq.Start(context.Background(), enqueue.Request{IDs: phones, In: 2 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	w, err := worker.New(worker.Config{Redis: rdb, API: api, Logger: zaptest.NewLogger(t),
+		BatchWait: 2 * time.Second, PollInterval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Shutdown)
+	insp := asynq.NewInspectorFromRedisClient(rdb)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		q, err := insp.GetQueueInfo(tasks.Queue)
+		if err == nil && q.Completed == 400 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not all started: %+v", q)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	calls := fake.Calls()
+	if len(calls) > 2 {
+		sizes := []int{}
+		for _, c := range calls {
+			sizes = append(sizes, len(c.IDs))
+		}
+		t.Fatalf("400 scheduled phones took %d calls %v, want 2", len(calls), sizes)
+	}
+}

@@ -1,0 +1,64 @@
+package worker_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/phonestart/phonestart/enqueue"
+	"github.com/phonestart/phonestart/geelark/geelarktest"
+	"github.com/phonestart/phonestart/tasks"
+	"github.com/phonestart/phonestart/worker"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+)
+
+// While Redis can't be reached, the budget can't be checked: the worker
+// holds its calls, says so, and calls once Redis is back.
+func TestRedisAwayHoldsCalls(t *testing.T) {
+	e := newEnv(t, geelarktest.Config{})
+	if e.r.Mini == nil {
+		t.Skip("needs the embedded Redis, which the test can stop and restart")
+	}
+	ids := phoneIDs("away", 50)
+	e.enqueue(enqueue.Request{IDs: ids})
+	core, logs := observer.New(zapcore.WarnLevel)
+	cfg := e.fastConfig()
+	cfg.Logger = zap.New(core)
+	cfg.BatchWait = 1500 * time.Millisecond
+	b, err := worker.NewBudget(e.rdb, worker.BudgetConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Limiter = b
+	e.startWorker(cfg)
+	// Wait until the worker holds the phones, then take Redis away before
+	// their batch is due.
+	waitFor(t, 10*time.Second, func() bool {
+		q, err := e.insp.GetQueueInfo(tasks.Queue)
+		return err == nil && q.Active == 50
+	})
+	e.r.Mini.Close()
+	held := func() bool {
+		for _, l := range logs.All() {
+			if strings.Contains(l.Message, "holding calls") {
+				return true
+			}
+		}
+		return false
+	}
+	waitFor(t, 30*time.Second, held)
+	if n := len(e.fake.Calls()); n != 0 {
+		t.Fatalf("%d calls made while the budget could not be checked", n)
+	}
+	if err := e.r.Mini.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	st := e.waitSettled(ids, 60*time.Second)
+	for id, s := range st {
+		if s != "completed" {
+			t.Fatalf("phone %s ended %s", id, s)
+		}
+	}
+}
