@@ -26,7 +26,7 @@ type Schedule struct {
 	Cron     string // five fields: minute hour day-of-month month day-of-week
 	TimeZone string // IANA zone of Cron; default UTC
 	Options  geelark.StartOptions
-	IDs      []string           // explicit IDs, read from ids or ids_file
+	IDs      []string            // explicit IDs, read from ids or ids_file
 	Select   *geelark.ListFilter // resolved through the list endpoint at each tick
 
 	Location *time.Location
