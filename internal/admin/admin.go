@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -41,10 +42,16 @@ type Counts struct {
 
 // Counts returns the number of phones in each state.
 func (a *Admin) Counts(ctx context.Context) (Counts, error) {
-	q, err := a.insp.GetQueueInfo(tasks.Queue)
-	if errors.Is(err, asynq.ErrQueueNotFound) {
+	// GetQueueInfo does not map a missing queue to ErrQueueNotFound: ask
+	// first. A queue appears with its first task.
+	queues, err := a.insp.Queues()
+	if err != nil {
+		return Counts{}, fmt.Errorf("list queues: %w", err)
+	}
+	if !slices.Contains(queues, tasks.Queue) {
 		return Counts{}, nil
 	}
+	q, err := a.insp.GetQueueInfo(tasks.Queue)
 	if err != nil {
 		return Counts{}, fmt.Errorf("read queue %s: %w", tasks.Queue, err)
 	}

@@ -86,7 +86,12 @@ func runSchedule(ctx context.Context, args []string, env Env) error {
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("cannot reach Redis at %s: %v", rdb.Options().Addr, err)
 	}
-	r, err := newScheduleRunner(rdb, f, &af, &lf, log)
+	fired := f.Schedules
+	if sub == "run" {
+		sc, _ := f.Find(name)
+		fired = []*schedule.Schedule{sc}
+	}
+	r, err := newScheduleRunner(rdb, fired, &af, &lf, log)
 	if err != nil {
 		return err
 	}
@@ -106,17 +111,18 @@ func runSchedule(ctx context.Context, args []string, env Env) error {
 	return r.Run(ctx, f)
 }
 
-func newScheduleRunner(rdb *redis.Client, f *schedule.File, af *apiFlags, lf *limitFlags, log *zap.Logger) (*schedule.Runner, error) {
+// newScheduleRunner returns a Runner for the schedules that will fire;
+// only selections need the API, and so credentials.
+func newScheduleRunner(rdb *redis.Client, fired []*schedule.Schedule, af *apiFlags, lf *limitFlags, log *zap.Logger) (*schedule.Runner, error) {
 	enq, err := enqueue.New(enqueue.Config{Redis: rdb})
 	if err != nil {
 		return nil, err
 	}
 	cfg := schedule.Config{Redis: rdb, Enqueue: enq, Logger: log}
-	for _, sc := range f.Schedules {
+	for _, sc := range fired {
 		if sc.Select == nil {
 			continue
 		}
-		// Only selections need the API, and so credentials.
 		api, err := af.client()
 		if err != nil {
 			return nil, err
