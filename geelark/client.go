@@ -190,35 +190,50 @@ func (c *Client) StartPhones(ctx context.Context, ids []string, opts StartOption
 	if err := validateStart(ids, opts); err != nil {
 		return nil, err
 	}
-	body, err := json.Marshal(startRequest{
+	req := startRequest{
 		IDs: ids, HideSideBar: opts.HideSideBar, DisplayTimer: opts.DisplayTimer, Width: opts.Width,
 		Center: opts.Center, HideLibrary: opts.HideLibrary, HideMirror: opts.HideMirror,
+	}
+	var res *StartResult
+	traceID, err := c.call(ctx, "start", StartPath, req, func(raw []byte) (err error) {
+		res, err = ParseStartReply(raw, ids)
+		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("geelark: start: encode: %w", err)
-	}
-	traceID, raw, err := c.post(ctx, StartPath, body)
-	if err != nil {
-		return &StartResult{TraceID: traceID}, err
-	}
-	res, err := ParseStartReply(raw, ids)
-	if err != nil {
-		var te *TransportError
-		if errors.As(err, &te) {
-			te.TraceID = traceID
-		}
-		// GeeLark echoes the traceId; when a reply does not, the one sent
-		// still finds the call in GeeLark's logs.
-		var ae *APIError
-		if errors.As(err, &ae) && ae.TraceID == "" {
-			ae.TraceID = traceID
-		}
 		return &StartResult{TraceID: traceID}, err
 	}
 	if res.TraceID == "" {
 		res.TraceID = traceID
 	}
 	return res, nil
+}
+
+// call is the one path of every endpoint: it encodes req, signs and sends it
+// to path, and hands the reply body to parse. It returns the traceId sent.
+// Every *APIError and *TransportError it returns carries a traceId: the
+// reply's when it has one, else the one sent, which still finds the call in
+// GeeLark's logs.
+func (c *Client) call(ctx context.Context, op, path string, req any, parse func(raw []byte) error) (traceID string, err error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return "", fmt.Errorf("geelark: %s: encode: %w", op, err)
+	}
+	traceID, raw, err := c.post(ctx, path, body)
+	if err != nil {
+		return traceID, err
+	}
+	if err := parse(raw); err != nil {
+		var te *TransportError
+		if errors.As(err, &te) {
+			te.TraceID = traceID
+		}
+		var ae *APIError
+		if errors.As(err, &ae) && ae.TraceID == "" {
+			ae.TraceID = traceID
+		}
+		return traceID, err
+	}
+	return traceID, nil
 }
 
 // post signs and sends one request and returns the traceId sent and the body.

@@ -6,9 +6,9 @@ import (
 )
 
 // APIError is a call-level error: GeeLark read the request and answered with
-// a code other than 0. No phone of the call was started, unless the code is
-// one of the batch summary codes (40006, 40009) that StartPhones turns into
-// per-phone outcomes instead.
+// a code other than 0. A start call answered so started no phone, unless the
+// code is one of the batch summary codes (40006, 40009) that StartPhones
+// turns into per-phone outcomes instead.
 type APIError struct {
 	Code    int    // GeeLark's code, see Lookup
 	Msg     string // GeeLark's message
@@ -24,7 +24,8 @@ func (e *APIError) Class() Class { return Lookup(e.Code).Class }
 
 // TransportError means the outcome of a call is unknown: it timed out, the
 // connection was refused or dropped, the status was not 200, or the body
-// could not be read or parsed. Any of the call's phones may have started.
+// could not be read or parsed. Any of a start call's phones may have
+// started.
 type TransportError struct {
 	Op         string // what failed: "send", "status", "read", "decode"
 	StatusCode int    // HTTP status when Op is "status", else 0

@@ -76,8 +76,8 @@ func ValidateID(id string) error {
 	return nil
 }
 
-// ErrInvalidRequest is wrapped by every error StartPhones returns before
-// sending anything because the request itself is wrong.
+// ErrInvalidRequest is wrapped by every error StartPhones or ListPhones
+// returns before sending anything because the request itself is wrong.
 var ErrInvalidRequest = errors.New("invalid request")
 
 // validateStart checks a start request before anything is sent.

@@ -2,14 +2,30 @@ package geelark
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 )
 
-type startReply struct {
-	TraceID string          `json:"traceId"`
-	Code    *int            `json:"code"`
-	Msg     string          `json:"msg"`
-	Data    *startReplyData `json:"data"`
+// reply is the envelope every endpoint answers with; D is its data.
+type reply[D any] struct {
+	TraceID string `json:"traceId"`
+	Code    *int   `json:"code"`
+	Msg     string `json:"msg"`
+	Data    *D     `json:"data"`
+}
+
+// decodeReply decodes body as a reply carrying data of type D. A body that
+// does not decode, or has no code, is a *TransportError: whatever the call
+// did is unknown.
+func decodeReply[D any](body []byte) (*reply[D], error) {
+	var r reply[D]
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil, &TransportError{Op: "decode", Err: fmt.Errorf("reply is not JSON: %w", err)}
+	}
+	if r.Code == nil {
+		return nil, &TransportError{Op: "decode", Err: errors.New("reply has no code")}
+	}
+	return &r, nil
 }
 
 type startReplyData struct {
@@ -36,12 +52,9 @@ type startReplyData struct {
 // outcome is unknown). A code other than 0 is an *APIError, except the batch
 // summary codes 40006 and 40009 when the reply carries per-phone details.
 func ParseStartReply(body []byte, ids []string) (*StartResult, error) {
-	var r startReply
-	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, &TransportError{Op: "decode", Err: fmt.Errorf("reply is not JSON: %w", err)}
-	}
-	if r.Code == nil {
-		return nil, &TransportError{Op: "decode", Err: fmt.Errorf("reply has no code")}
+	r, err := decodeReply[startReplyData](body)
+	if err != nil {
+		return nil, err
 	}
 	code := *r.Code
 	summary := (code == CodePartialSuccess || code == CodeBatchFailed) && r.Data != nil &&
@@ -71,4 +84,61 @@ func ParseStartReply(body []byte, ids []string) (*StartResult, error) {
 		}
 	}
 	return res, nil
+}
+
+type listReplyData struct {
+	Total    int `json:"total"`
+	Page     int `json:"page"`
+	PageSize int `json:"pageSize"`
+	Items    []struct {
+		ID         string `json:"id"`
+		SerialName string `json:"serialName"`
+		SerialNo   string `json:"serialNo"`
+		Remark     string `json:"remark"`
+		Status     *int   `json:"status"`
+		Group      *struct {
+			ID   string `json:"id"`
+			Name string `json:"name"`
+		} `json:"group"`
+		Tags []struct {
+			Name string `json:"name"`
+		} `json:"tags"`
+	} `json:"items"`
+}
+
+// ParseListReply turns the body of a list reply into a ListPage with one
+// Phone per item, in the reply's order. Item fields the reply leaves out are
+// empty (Status -1); fields it adds are ignored.
+//
+// A body that is not a JSON reply with a code, or a code 0 reply without
+// data, is a *TransportError: what the page holds is unknown. A code other
+// than 0 is an *APIError.
+func ParseListReply(body []byte) (*ListPage, error) {
+	r, err := decodeReply[listReplyData](body)
+	if err != nil {
+		return nil, err
+	}
+	if *r.Code != 0 {
+		return nil, &APIError{Code: *r.Code, Msg: r.Msg, TraceID: r.TraceID}
+	}
+	if r.Data == nil {
+		return nil, &TransportError{Op: "decode", Err: errors.New("reply has no data")}
+	}
+	d := r.Data
+	page := &ListPage{TraceID: r.TraceID, Total: d.Total, Page: d.Page, PageSize: d.PageSize,
+		Items: make([]Phone, len(d.Items))}
+	for i, it := range d.Items {
+		p := Phone{ID: it.ID, SerialName: it.SerialName, SerialNo: it.SerialNo, Remark: it.Remark, Status: -1}
+		if it.Status != nil {
+			p.Status = *it.Status
+		}
+		if it.Group != nil {
+			p.GroupID, p.GroupName = it.Group.ID, it.Group.Name
+		}
+		for _, t := range it.Tags {
+			p.Tags = append(p.Tags, t.Name)
+		}
+		page.Items[i] = p
+	}
+	return page, nil
 }

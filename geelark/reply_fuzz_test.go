@@ -67,3 +67,37 @@ func FuzzParseStartReply(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseListReply feeds ParseListReply arbitrary bodies. It must never
+// panic, must fail only with the two error types callers act on, and must
+// answer a page only for JSON.
+func FuzzParseListReply(f *testing.F) {
+	f.Add([]byte(docListReply))
+	f.Add([]byte(`{"code":0,"data":{"total":1,"items":[{"id":"A","status":null,"group":null}]}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		page, err := geelark.ParseListReply(body)
+		if err != nil {
+			var ae *geelark.APIError
+			var te *geelark.TransportError
+			switch {
+			case errors.As(err, &ae):
+				if ae.Code == 0 {
+					t.Fatalf("APIError with code 0: %v", err)
+				}
+			case errors.As(err, &te):
+			default:
+				t.Fatalf("error %v (%T) is neither an *APIError nor a *TransportError", err, err)
+			}
+			if page != nil {
+				t.Fatalf("page %+v returned with error %v", page, err)
+			}
+			return
+		}
+		if !json.Valid(body) {
+			t.Fatalf("a body that is not JSON parsed: %q", body)
+		}
+		if page.Items == nil {
+			t.Fatal("a parsed page has nil Items")
+		}
+	})
+}

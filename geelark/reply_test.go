@@ -2,9 +2,11 @@ package geelark_test
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/phonestart/phonestart/geelark"
@@ -133,5 +135,101 @@ func TestAPIErrorCarriesSentTraceID(t *testing.T) {
 	traceID := <-sent
 	if ae := apiError(t, err); ae.TraceID != traceID || res.TraceID != traceID {
 		t.Errorf("APIError traceId %q, result traceId %q, sent %q", ae.TraceID, res.TraceID, traceID)
+	}
+}
+
+// docListReply is the reply example of the list endpoint's documentation.
+const docListReply = `{
+    "traceId": "123456ABCDEF",
+    "code": 0,
+    "msg": "success",
+    "data": {
+        "total": 1,
+        "page": 1,
+        "pageSize": 10,
+        "items": [
+            {
+                "id": "123456ABCDEF",
+                "serialName": "test",
+                "serialNo": "1",
+                "group": {"id": "123456ABCDEF", "name": "test group", "remark": "group remark"},
+                "remark": "env remark",
+                "status": 0,
+                "tags": [{"name": "hi"}, {"name": "test"}],
+                "equipmentInfo": {"countryName": "Thailand", "phoneNumber": "+66877382166", "imei": "863406055475987"},
+                "proxy": {"type": "socks5", "server": "129.129.129.129", "port": 30000, "username": "user", "password": "proxy-secret"},
+                "chargeMode": 0
+            }
+        ]
+    }
+}`
+
+func TestParseListReply(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		body string
+		want *geelark.ListPage
+	}{
+		{"documentation example", docListReply, &geelark.ListPage{TraceID: "123456ABCDEF", Total: 1, Page: 1, PageSize: 10,
+			Items: []geelark.Phone{{ID: "123456ABCDEF", SerialName: "test", SerialNo: "1", Remark: "env remark",
+				GroupID: "123456ABCDEF", GroupName: "test group", Tags: []string{"hi", "test"}, Status: 0}}}},
+		{"fields left out", `{"code":0,"data":{"total":3,"items":[{"id":"A"},{"id":"B","group":null,"tags":null,"status":2}]}}`,
+			&geelark.ListPage{Total: 3, Items: []geelark.Phone{{ID: "A", Status: -1}, {ID: "B", Status: 2}}}},
+		{"no items", `{"code":0,"data":{"total":0,"page":2,"pageSize":100}}`,
+			&geelark.ListPage{Page: 2, PageSize: 100, Items: []geelark.Phone{}}},
+		{"fields added", `{"code":0,"data":{"total":1,"newField":[1],"items":[{"id":"A","hasBind":true,"createTime":1}]}}`,
+			&geelark.ListPage{Total: 1, Items: []geelark.Phone{{ID: "A", Status: -1}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			page, err := geelark.ParseListReply([]byte(tt.body))
+			if err != nil {
+				t.Fatalf("ParseListReply: %v", err)
+			}
+			if !reflect.DeepEqual(page, tt.want) {
+				t.Errorf("page\n got %+v\nwant %+v", page, tt.want)
+			}
+			if s := fmt.Sprintf("%#v", page); strings.Contains(s, "proxy-secret") || strings.Contains(s, "863406055475987") {
+				t.Errorf("the proxy password or device details were decoded: %s", s)
+			}
+		})
+	}
+}
+
+func TestParseListReplyErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		body      string
+		transport bool // a *TransportError; else an *APIError with code
+		code      int
+	}{
+		{"empty body", ``, true, 0},
+		{"truncated", docListReply[:len(docListReply)/2], true, 0},
+		{"no code", `{"data":{"total":0,"items":[]}}`, true, 0},
+		{"code 0 without data", `{"code":0,"msg":"success"}`, true, 0},
+		{"items not a list", `{"code":0,"data":{"items":{}}}`, true, 0},
+		{"id not a string", `{"code":0,"data":{"items":[{"id":522340000000000001}]}}`, true, 0},
+		{"40008", `{"code":40008,"msg":"pagination parameter error","traceId":"T"}`, false, 40008},
+		{"40007 with data", `{"code":40007,"data":{"total":1,"items":[{"id":"A"}]}}`, false, 40007},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			page, err := geelark.ParseListReply([]byte(tt.body))
+			if err == nil || page != nil {
+				t.Fatalf("page %+v, err %v; want an error and no page", page, err)
+			}
+			var te *geelark.TransportError
+			var ae *geelark.APIError
+			switch {
+			case tt.transport && (!errors.As(err, &te) || te.Op != "decode"):
+				t.Errorf("err %v (%T), want a decode *TransportError", err, err)
+			case !tt.transport && (!errors.As(err, &ae) || ae.Code != tt.code):
+				t.Errorf("err %v (%T), want an *APIError %d", err, err, tt.code)
+			}
+		})
 	}
 }

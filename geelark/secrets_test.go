@@ -77,6 +77,34 @@ func TestNoSecretInErrors(t *testing.T) {
 			collect(err)
 		}
 
+		// The list endpoint: wrong credentials, invalid requests, a code and
+		// unknown outcomes, through ListPhones and ListAll.
+		bad := client(t, srv, func(c *geelark.Config) {
+			c.Now = func() time.Time { return t0 }
+			if c.Token != "" {
+				c.Token += "-wrong"
+			} else {
+				c.APIKey += "-wrong"
+			}
+		})
+		_, err = bad.ListPhones(context.Background(), 1, 10, geelark.ListFilter{})
+		collect(err)
+		for _, tt := range []struct {
+			page, size int
+			f          geelark.ListFilter
+		}{{0, 10, geelark.ListFilter{}}, {1, 101, geelark.ListFilter{}}, {1, 10, geelark.ListFilter{Tags: []string{""}}}} {
+			_, err := c.ListPhones(context.Background(), tt.page, tt.size, tt.f)
+			collect(err)
+		}
+		for _, fault := range []geelarktest.Fault{
+			{Kind: geelarktest.FaultCode, Code: 40007}, {Kind: geelarktest.Fault500},
+			{Kind: geelarktest.FaultTruncated}, {Kind: geelarktest.FaultDrop},
+		} {
+			srv.FailNext(1, fault)
+			_, err := c.ListAll(context.Background(), geelark.ListFilter{GroupName: "g"}, nil)
+			collect(err)
+		}
+
 		// Unknown outcomes.
 		for _, tc := range transportCases {
 			_, err := runTransportCase(t, tc, client)

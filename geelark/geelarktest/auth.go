@@ -16,6 +16,7 @@ const (
 	codeNoTraceID      = 40002
 	codeBadAuth        = 40003
 	codeBadParams      = 40004
+	codeBadPagination  = 40008
 )
 
 // authenticate checks the headers of a call at now and returns the mode

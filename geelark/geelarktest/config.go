@@ -15,26 +15,30 @@ const (
 const MaxSkew = 5 * time.Minute
 
 // Config configures a Fake. The zero value is usable: default credentials,
-// no rate budget, no latency, every phone starts.
+// no rate budget, no latency, every phone starts, no phone is listed until
+// AddPhones registers it.
 type Config struct {
 	// AppID and APIKey are the key-mode credentials accepted. Default
 	// DefaultAppID and DefaultAPIKey when both are empty.
 	AppID, APIKey string
 	// Token is the token-mode credential accepted. Default DefaultToken.
 	Token string
-	// RatePerMinute is the per-minute budget; 0 means unlimited. A call that
-	// arrives when RatePerMinute calls were accepted in the last 60 seconds
+	// RatePerMinute is the per-minute budget of each endpoint; 0 means
+	// unlimited. GeeLark counts its budget per endpoint, so start and list
+	// calls each have a window of their own. A call that arrives when
+	// RatePerMinute calls to its path were accepted in the last 60 seconds
 	// (a sliding window by Now) is answered 40007 and counted in Violations.
 	// Calls refused for any reason do not spend budget.
 	RatePerMinute int
-	// RatePerHour is the hourly budget (a sliding window of one hour); 0
-	// means unlimited. A call over it is answered 40014 and locks the fake:
-	// every call for the next two hours (geelark.LockoutDuration) is
-	// answered 40014 too. All of them count in Violations.
+	// RatePerHour is the hourly budget of each endpoint (a sliding window of
+	// one hour); 0 means unlimited. A call over it is answered 40014 and
+	// locks the fake: every call to either path for the next two hours
+	// (geelark.LockoutDuration) is answered 40014 too. All of them count in
+	// Violations.
 	RatePerHour int
-	// Latency is waited before every call to the start path is answered,
-	// after its phones were processed. A client that gives up in the
-	// meantime gets no reply, but its phones did start.
+	// Latency is waited before every call is answered, after its phones
+	// were processed. A client that gives up in the meantime gets no reply,
+	// but the phones of a start call did start.
 	Latency time.Duration
 	// Default returns the outcome of a phone that has no Script. attempt
 	// counts from 1: the number of calls carrying id that reached phone

@@ -5,10 +5,10 @@ import (
 	"time"
 )
 
-// Fake is an http.Handler that serves POST /open/v1/phone/start as GeeLark
-// documents it. Other paths are answered 404 and other methods 405; neither
-// is recorded as a call. Create one with New; it is safe for simultaneous
-// use by multiple goroutines.
+// Fake is an http.Handler that serves POST /open/v1/phone/start and POST
+// /open/v1/phone/list as GeeLark documents them. Other paths are answered 404
+// and other methods 405; neither is recorded as a call. Create one with New;
+// it is safe for simultaneous use by multiple goroutines.
 type Fake struct {
 	cfg      Config
 	stop     chan struct{} // closed by Server.Close: stop waiting out Latency
@@ -22,9 +22,10 @@ type Fake struct {
 	queue       []Fault
 	faults      func(call int) Fault
 	violations  int
-	minute      []time.Time // accepted calls of the last minute, oldest first
-	hour        []time.Time // accepted calls of the last hour, oldest first
+	windows     map[string]*window // by path
 	lockedUntil time.Time
+	phones      []Phone        // in the order registered
+	phoneIndex  map[string]int // ID -> index in phones
 }
 
 // New returns a Fake configured by cfg.
@@ -42,8 +43,8 @@ func (f *Fake) Script(id string, s Script) {
 	f.scripts[id] = s
 }
 
-// FailNext makes the next n accepted calls (those that pass authentication,
-// validation and the rate budget) fail with fault. Faults queued by several
+// FailNext makes the next n accepted calls to either path (those that pass
+// authentication, validation and the rate budget) fail with fault. Faults queued by several
 // FailNext calls are used in the order they were queued.
 func (f *Fake) FailNext(n int, fault Fault) {
 	f.mu.Lock()
@@ -63,8 +64,8 @@ func (f *Fake) SetFaults(fn func(call int) Fault) {
 	f.faults = fn
 }
 
-// Calls returns a copy of every call to the start path so far, in order,
-// refused ones included.
+// Calls returns a copy of every call so far, to either path, in order,
+// refused ones included. Call.Path tells start and list calls apart.
 func (f *Fake) Calls() []Call {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -101,9 +102,9 @@ func (f *Fake) Violations() int {
 	return f.violations
 }
 
-// Reset forgets calls, attempts, starts, scripts, queued faults, the
-// SetFaults function, violations, the rate windows and any lockout. The
-// Config stays.
+// Reset forgets calls, attempts, starts, scripts, registered phones, queued
+// faults, the SetFaults function, violations, the rate windows and any
+// lockout. The Config stays.
 func (f *Fake) Reset() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -118,8 +119,10 @@ func (f *Fake) reset() {
 	f.queue = nil
 	f.faults = nil
 	f.violations = 0
-	f.minute, f.hour = nil, nil
+	f.windows = make(map[string]*window)
 	f.lockedUntil = time.Time{}
+	f.phones = nil
+	f.phoneIndex = make(map[string]int)
 }
 
 // nextFault takes the fault of accepted call n. f.mu must be held.

@@ -11,14 +11,14 @@ const (
 	// Fault500: HTTP 500 with an empty body. No phone is processed.
 	Fault500
 	// FaultTruncated: HTTP 200 with the first half of the reply body only.
-	// The phones were processed.
+	// The phones were processed (started or listed).
 	FaultTruncated
 	// FaultDrop: the connection is closed without any reply. The phones were
 	// processed.
 	FaultDrop
 	// FaultOmit: a normal reply, except that the first started phone is in
-	// neither successDetails nor failDetails. Without a started phone the
-	// reply is not changed.
+	// neither successDetails nor failDetails. Without a started phone, and
+	// on a list call, the reply is not changed.
 	FaultOmit
 	// FaultCode: the call is answered with the call-level Fault.Code (50000
 	// when 0) and Fault.Msg. No phone is processed.

@@ -6,31 +6,44 @@ import (
 	"github.com/phonestart/phonestart/geelark"
 )
 
-// spend charges one call at now to the rate budget and returns 0, or the
-// code that refuses the call. f.mu must be held.
-func (f *Fake) spend(now time.Time) int {
+// window holds one endpoint's accepted calls of the last minute and of the
+// last hour, oldest first. GeeLark counts its budget per endpoint.
+type window struct {
+	minute, hour []time.Time
+}
+
+// spend charges one call to path at now to that endpoint's rate budget and
+// returns 0, or the code that refuses the call. The two-hour lockout of
+// 40014 locks the account's API access, so it refuses calls to every path.
+// f.mu must be held.
+func (f *Fake) spend(path string, now time.Time) int {
 	if now.Before(f.lockedUntil) {
 		f.violations++
 		return geelark.CodeHourlyLimitLocked
 	}
+	w := f.windows[path]
+	if w == nil {
+		w = &window{}
+		f.windows[path] = w
+	}
 	if f.cfg.RatePerHour > 0 {
-		f.hour = prune(f.hour, now.Add(-time.Hour))
-		if len(f.hour) >= f.cfg.RatePerHour {
+		w.hour = prune(w.hour, now.Add(-time.Hour))
+		if len(w.hour) >= f.cfg.RatePerHour {
 			f.lockedUntil = now.Add(geelark.LockoutDuration)
 			f.violations++
 			return geelark.CodeHourlyLimitLocked
 		}
 	}
 	if f.cfg.RatePerMinute > 0 {
-		f.minute = prune(f.minute, now.Add(-time.Minute))
-		if len(f.minute) >= f.cfg.RatePerMinute {
+		w.minute = prune(w.minute, now.Add(-time.Minute))
+		if len(w.minute) >= f.cfg.RatePerMinute {
 			f.violations++
 			return geelark.CodeTooManyRequests
 		}
-		f.minute = append(f.minute, now)
+		w.minute = append(w.minute, now)
 	}
 	if f.cfg.RatePerHour > 0 {
-		f.hour = append(f.hour, now)
+		w.hour = append(w.hour, now)
 	}
 	return 0
 }

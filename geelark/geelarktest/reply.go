@@ -6,12 +6,13 @@ import (
 	"github.com/phonestart/phonestart/geelark"
 )
 
-// envelope is the body of every reply.
+// envelope is the body of every reply. Data is a *startData, a *listData
+// or nil.
 type envelope struct {
-	TraceID string     `json:"traceId"`
-	Code    int        `json:"code"`
-	Msg     string     `json:"msg"`
-	Data    *startData `json:"data"`
+	TraceID string `json:"traceId"`
+	Code    int    `json:"code"`
+	Msg     string `json:"msg"`
+	Data    any    `json:"data"`
 }
 
 // startData is the data of an accepted start call. TotalAmount is the
@@ -35,6 +36,37 @@ type failDetail struct {
 	Code int    `json:"code"`
 	ID   string `json:"id"`
 	Msg  string `json:"msg"`
+}
+
+// listData is the data of an accepted list call.
+type listData struct {
+	Total    int        `json:"total"`
+	Page     int        `json:"page"`
+	PageSize int        `json:"pageSize"`
+	Items    []listItem `json:"items"`
+}
+
+// listItem is one phone of a list reply, with the fields the documentation
+// shows that a registered Phone can fill.
+type listItem struct {
+	ID         string     `json:"id"`
+	SerialName string     `json:"serialName"`
+	SerialNo   string     `json:"serialNo"`
+	Group      *listGroup `json:"group,omitempty"`
+	Remark     string     `json:"remark"`
+	Status     int        `json:"status"`
+	Tags       []listTag  `json:"tags"`
+	ChargeMode int        `json:"chargeMode"`
+}
+
+type listGroup struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Remark string `json:"remark"`
+}
+
+type listTag struct {
+	Name string `json:"name"`
 }
 
 // PhoneURL is the url the fake answers for a started phone.

@@ -22,18 +22,32 @@ type startBody struct {
 	HideMirror   bool     `json:"hideMirror"`
 }
 
-// request is a start call's body as far as it could be decoded.
+// request is a call's body as far as it could be decoded.
 type request struct {
+	code int // 0, codeBodyUnreadable, codeBadParams or codeBadPagination
+	// A start call's.
 	ids  []string
 	opts geelark.StartOptions
-	code int // 0, codeBodyUnreadable or codeBadParams
+	// A list call's; page and pageSize are 0 when the body did not set them.
+	page, pageSize int
+	filter         geelark.ListFilter
+}
+
+// readBody reads a call's body, or answers 40001 when it cannot be read or is
+// larger than maxRequestBody.
+func readBody(body io.Reader) ([]byte, int) {
+	raw, err := io.ReadAll(io.LimitReader(body, maxRequestBody+1))
+	if err != nil || len(raw) > maxRequestBody {
+		return nil, codeBodyUnreadable
+	}
+	return raw, 0
 }
 
 // readRequest reads and validates a start call's body.
 func readRequest(body io.Reader) request {
-	raw, err := io.ReadAll(io.LimitReader(body, maxRequestBody+1))
-	if err != nil || len(raw) > maxRequestBody {
-		return request{code: codeBodyUnreadable}
+	raw, code := readBody(body)
+	if code != 0 {
+		return request{code: code}
 	}
 	var b startBody
 	if err := json.Unmarshal(raw, &b); err != nil {

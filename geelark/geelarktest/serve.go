@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"time"
 
@@ -13,9 +14,15 @@ import (
 // codeInternal is what FaultCode answers when its Code is 0.
 const codeInternal = 50000
 
-// ServeHTTP answers a call to the start endpoint.
+// ServeHTTP answers a call to the start or the list endpoint.
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != geelark.StartPath {
+	var read func(io.Reader) request
+	switch r.URL.Path {
+	case geelark.StartPath:
+		read = readRequest
+	case geelark.ListPath:
+		read = readListRequest
+	default:
 		http.NotFound(w, r)
 		return
 	}
@@ -24,7 +31,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	a := f.handle(r.Header, readRequest(r.Body))
+	a := f.handle(r.URL.Path, r.Header, read(r.Body))
 	if !f.wait(r.Context()) {
 		return // the client is gone: there is no one to answer
 	}
@@ -37,13 +44,14 @@ type answer struct {
 	env   envelope
 }
 
-// handle runs one call through authentication, validation, the rate budget,
-// its fault and its phones, and records it.
-func (f *Fake) handle(h http.Header, req request) answer {
+// handle runs one call to path through authentication, validation, the
+// rate budget, its fault and its phones, and records it.
+func (f *Fake) handle(path string, h http.Header, req request) answer {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	now := f.cfg.Now()
-	c := Call{N: len(f.calls) + 1, Time: now, TraceID: h.Get("traceId"), IDs: req.ids, Options: req.opts}
+	c := Call{N: len(f.calls) + 1, Time: now, Path: path, TraceID: h.Get("traceId"),
+		IDs: req.ids, Options: req.opts, Page: req.page, PageSize: req.pageSize, Filter: req.filter}
 	a := answer{env: envelope{TraceID: c.TraceID}}
 	mode, code := f.authenticate(h, now)
 	c.Auth = mode
@@ -51,7 +59,7 @@ func (f *Fake) handle(h http.Header, req request) answer {
 		code = req.code
 	}
 	if code == 0 {
-		code = f.spend(now)
+		code = f.spend(path, now)
 	}
 	if code == 0 {
 		fault := f.nextFault(c.N)
@@ -63,7 +71,11 @@ func (f *Fake) handle(h http.Header, req request) answer {
 			code = cmp.Or(fault.Code, codeInternal)
 			a.env.Msg = message(code, fault.Msg)
 		default:
-			a.env.Data = f.startPhones(&c, req.ids, fault.Kind == FaultOmit)
+			if path == geelark.ListPath {
+				a.env.Data = f.listPhones(&c, req)
+			} else {
+				a.env.Data = f.startPhones(&c, req.ids, fault.Kind == FaultOmit)
+			}
 		}
 	}
 	c.Code, a.env.Code = code, code
