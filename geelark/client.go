@@ -81,11 +81,11 @@ func NewClient(cfg Config) (*Client, error) {
 	}
 	base := strings.TrimRight(cmp.Or(cfg.BaseURL, DefaultBaseURL), "/")
 	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("geelark: config: BaseURL %q is not an http(s) URL with a host", base)
-	}
-	if u.User != nil {
+	if err == nil && u.User != nil {
 		return nil, errors.New("geelark: config: BaseURL must not carry user info")
+	}
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("geelark: config: BaseURL %q is not an http(s) URL with a host", redactURL(base))
 	}
 	if cfg.CallTimeout < 0 {
 		return nil, fmt.Errorf("geelark: config: CallTimeout %v is negative", cfg.CallTimeout)
@@ -271,6 +271,17 @@ func (c *Client) post(ctx context.Context, path string, body []byte) (traceID st
 		return traceID, nil, &TransportError{Op: "read", TraceID: traceID, Err: scrub(err)}
 	}
 	return traceID, raw, nil
+}
+
+// redactURL hides whatever sits between "//" and "@", in case a malformed
+// URL carries credentials that url.Parse could not separate.
+func redactURL(s string) string {
+	if i := strings.Index(s, "//"); i >= 0 {
+		if j := strings.LastIndex(s[i+2:], "@"); j >= 0 {
+			return s[:i+2] + "****@" + s[i+2+j+1:]
+		}
+	}
+	return s
 }
 
 // scrub keeps the cause of an HTTP error but drops the URL wrapper, so error

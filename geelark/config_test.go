@@ -59,3 +59,16 @@ func TestNewClientModes(t *testing.T) {
 		}
 	}
 }
+
+func TestBaseURLErrorsHideCredentials(t *testing.T) {
+	t.Parallel()
+	for _, base := range []string{"ftp://user:s3cretpw@host", "https://user:s3cretpw@host", "http://u:s3cretpw@", "https://u:s3cretpw@ho st/%zz"} {
+		_, err := geelark.NewClient(geelark.Config{BaseURL: base, Token: "t"})
+		if err == nil {
+			t.Fatalf("%s: accepted", base)
+		}
+		if strings.Contains(err.Error(), "s3cretpw") {
+			t.Fatalf("%s: error shows the password: %v", base, err)
+		}
+	}
+}

@@ -61,6 +61,10 @@ func (a *apiFlags) client() (*geelark.Client, error) {
 		BaseURL: a.baseURL, AppID: a.appID, APIKey: a.apiKey, Token: a.token, CallTimeout: a.callTimeout,
 	})
 	if err != nil {
+		// NewClient names the Config field; name the variable that sets it.
+		if strings.Contains(err.Error(), "BaseURL") {
+			return nil, bad("GEELARK_BASE_URL (--geelark-base-url): %v", err)
+		}
 		return nil, bad("%v (GEELARK_APP_ID + GEELARK_API_KEY, or GEELARK_TOKEN)", err)
 	}
 	return c, nil
@@ -89,7 +93,9 @@ func newLogger(w io.Writer, format string) (*zap.Logger, error) {
 		cfg.EncodeTime = zapcore.TimeEncoderOfLayout("15:04:05.000")
 		enc = zapcore.NewConsoleEncoder(cfg)
 	}
-	core := zapcore.NewCore(enc, zapcore.AddSync(w), zap.InfoLevel)
+	// Lock: the worker logs from many goroutines, and w need not be safe
+	// for simultaneous writes.
+	core := zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(w)), zap.InfoLevel)
 	return zap.New(core), nil
 }
 

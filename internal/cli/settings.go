@@ -128,7 +128,9 @@ func (s *settings) parse(args []string, out io.Writer) ([]string, error) {
 		if len(rest) == 0 {
 			break
 		}
-		if rest[0] == "--" || len(args) > 0 && args[len(args)-len(rest)-1] == "--" {
+		// Parse stops at the first non-flag, or just after a "--" it
+		// consumed: after "--" every argument is positional.
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
 			pos = append(pos, rest...)
 			break
 		}

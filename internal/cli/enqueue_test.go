@@ -1,0 +1,239 @@
+package cli_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/phonestart/phonestart/geelark"
+	"github.com/phonestart/phonestart/tasks"
+)
+
+func TestEnqueueRefusesBadInputAndEnqueuesNothing(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("7", 65)
+	// file writes a file of IDs and returns its path.
+	file := func(t *testing.T, content string) string {
+		p := filepath.Join(t.TempDir(), "ids.txt")
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cases := []struct {
+		name  string
+		args  func(t *testing.T) []string
+		stdin string
+		want  []string // in stderr
+	}{
+		{name: "empty ID", args: fixed("enqueue", ""), want: []string{"empty"}},
+		{name: "ID with a space", args: fixed("enqueue", "5577 1234"), want: []string{`"5577 1234"`, "whitespace"}},
+		{name: "ID with a tab", args: fixed("enqueue", "5577\t1234"), want: []string{"whitespace or a control character"}},
+		{name: "ID with a control character", args: fixed("enqueue", "5577\x071234"), want: []string{"control character"}},
+		{name: "ID of 65 characters", args: fixed("enqueue", long), want: []string{"65", "64"}},
+		{name: "width 199", args: fixed("enqueue", "--width", "199", "5577"), want: []string{"--width 199", "200..600"}},
+		{name: "width 601", args: fixed("enqueue", "--width", "601", "5577"), want: []string{"--width 601", "200..600"}},
+		{name: "width not a number", args: fixed("enqueue", "--width", "wide", "5577"), want: []string{"width"}},
+		{name: "center 2", args: fixed("enqueue", "--center", "2", "5577"), want: []string{"--center", "0 or 1"}},
+		{name: "at tomorrow", args: fixed("enqueue", "--at", "tomorrow", "5577"), want: []string{"--at", "tomorrow", "RFC 3339"}},
+		{name: "in soon", args: fixed("enqueue", "--in", "soon", "5577"), want: []string{"-in", "soon"}},
+		{name: "in negative", args: fixed("enqueue", "--in", "-5m", "5577"), want: []string{"--in", "greater than 0"}},
+		{name: "at and in", args: fixed("enqueue", "--at", "2030-01-02T03:04:05Z", "--in", "1h", "5577"),
+			want: []string{"--at and --in"}},
+		{name: "no IDs", args: fixed("enqueue"), want: []string{"no phone IDs"}},
+		{name: "no IDs but flags", args: fixed("enqueue", "--json", "--width", "400"), want: []string{"no phone IDs"}},
+		{name: "file with a blank line in the middle", args: func(t *testing.T) []string {
+			return []string{"enqueue", "--file", file(t, "5577001\n5577002\n\n5577003\n")}
+		}, want: []string{"line 3", "empty"}},
+		{name: "file with a space in an ID", args: func(t *testing.T) []string {
+			return []string{"enqueue", "--file", file(t, "5577001\n5577 002\n")}
+		}, want: []string{"line 2", "whitespace"}},
+		{name: "stdin with a bad line", args: fixed("enqueue", "--file", "-"),
+			stdin: "5577001\n5577002\n" + long + "\n5577004\n", want: []string{"--file -", "line 3", "64"}},
+		{name: "stdin empty", args: fixed("enqueue", "--file", "-"), want: []string{"no phone IDs"}},
+		{name: "file that does not exist", args: func(t *testing.T) []string {
+			return []string{"enqueue", "--file", filepath.Join(t.TempDir(), "nope.txt")}
+		}, want: []string{"--file", "nope.txt", "no such file"}},
+		{name: "file and ID arguments", args: func(t *testing.T) []string {
+			return []string{"enqueue", "--file", file(t, "5577001\n"), "5577002"}
+		}, want: []string{"not both"}},
+		{name: "good ID then a bad one", args: fixed("enqueue", "5577001", "5577002", "bad id", "5577004"),
+			want: []string{"ids[2]", `"bad id"`, "nothing was enqueued"}},
+		{name: "good IDs with a bad width", args: fixed("enqueue", "5577001", "5577002", "--width", "1000"),
+			want: []string{"--width 1000"}},
+		{name: "unknown flag", args: fixed("enqueue", "--colour", "red", "5577001"), want: []string{"colour"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			args := tc.args(t)
+			o := h.run(tc.stdin, args...)
+			if o.code != 2 {
+				t.Fatalf("phonestart %q: want exit 2, got %v", args, o)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(o.stderr, w) {
+					t.Errorf("phonestart %q: stderr %q does not name the problem (%q)", args, o.stderr, w)
+				}
+			}
+			if strings.Contains(o.stdout, "enqueued") {
+				t.Errorf("phonestart %q reported an enqueue: %q", args, o.stdout)
+			}
+			h.assertNoTasks()
+		})
+	}
+}
+
+// fixed returns args as they are.
+func fixed(args ...string) func(*testing.T) []string {
+	return func(*testing.T) []string { return args }
+}
+
+func TestEnqueueJSONCountsEnqueuedAndDuplicates(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	o := h.mustRun("", "enqueue", "--json", "5577001", "5577002", "5577003")
+	if o.stdout != `{"enqueued":3,"duplicates":0}`+"\n" {
+		t.Fatalf("first enqueue printed %q", o.stdout)
+	}
+	// Two already pending, one new, one given twice.
+	o = h.mustRun("", "enqueue", "--json", "5577002", "5577003", "5577004", "5577004")
+	if o.stdout != `{"enqueued":1,"duplicates":3}`+"\n" {
+		t.Fatalf("second enqueue printed %q", o.stdout)
+	}
+	if c := h.status(); c["pending"] != 4 || total(c) != 4 {
+		t.Fatalf("status after enqueues: %v, want 4 pending", c)
+	}
+	// Without --json: a sentence naming the duplicates.
+	o = h.mustRun("", "enqueue", "5577001", "5577005")
+	if !strings.Contains(o.stdout, "enqueued 1 phone, 1 duplicate") || !strings.Contains(o.stdout, "5577001") {
+		t.Fatalf("enqueue printed %q", o.stdout)
+	}
+}
+
+func TestEnqueueFlagsAndIDsInAnyOrder(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	// An ID first, flags after it, and "--" before an ID that looks like a flag.
+	o := h.mustRun("", "enqueue", "5577001", "--json", "5577002", "--width", "300", "--", "-5577003")
+	if o.stdout != `{"enqueued":3,"duplicates":0}`+"\n" {
+		t.Fatalf("enqueue printed %q", o.stdout)
+	}
+	for _, id := range []string{"5577001", "5577002", "-5577003"} {
+		if p := h.payload(id); p.Options.Width != 300 {
+			t.Fatalf("phone %s: options %+v, want width 300", id, p.Options)
+		}
+	}
+}
+
+func TestEnqueueFromStdin(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ids := phoneIDs("5577", 250)
+	// Windows line endings and a missing final newline are fine.
+	stdin := strings.Join(ids[:100], "\n") + "\r\n" + strings.Join(ids[100:], "\r\n")
+	o := h.mustRun(stdin, "enqueue", "--json", "--file", "-")
+	if o.stdout != `{"enqueued":250,"duplicates":0}`+"\n" {
+		t.Fatalf("enqueue --file - printed %q", o.stdout)
+	}
+	if c := h.status(); c["pending"] != 250 || total(c) != 250 {
+		t.Fatalf("status: %v, want 250 pending", c)
+	}
+	for _, id := range []string{ids[0], ids[99], ids[100], ids[249]} {
+		if s := h.taskState(id); s != "pending" {
+			t.Fatalf("phone %s is %s", id, s)
+		}
+	}
+}
+
+func TestEnqueueFromFile(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	p := filepath.Join(t.TempDir(), "ids.txt")
+	if err := os.WriteFile(p, []byte("5577001\n5577002\n5577003\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o := h.mustRun("", "enqueue", "--json", "--file", p, "--hide-mirror")
+	if o.stdout != `{"enqueued":3,"duplicates":0}`+"\n" {
+		t.Fatalf("enqueue --file printed %q", o.stdout)
+	}
+	if p := h.payload("5577002"); !p.Options.HideMirror {
+		t.Fatalf("options %+v, want hide_mirror", p.Options)
+	}
+}
+
+func TestEnqueueOptionsReachThePayload(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.mustRun("", "enqueue", "--width", "400", "--center", "0", "--hide-sidebar", "--display-timer",
+		"--hide-library", "--hide-mirror", "5577001")
+	h.mustRun("", "enqueue", "--center", "1", "5577002")
+	h.mustRun("", "enqueue", "5577003")
+
+	zero, one := 0, 1
+	want := map[string]geelark.StartOptions{
+		"5577001": {Width: 400, Center: &zero, HideSideBar: true, DisplayTimer: true, HideLibrary: true, HideMirror: true},
+		"5577002": {Center: &one},
+		"5577003": {},
+	}
+	for id, w := range want {
+		p := h.payload(id)
+		// Key spells out every option, center's nil included.
+		if p.ID != id || p.Options.Key() != w.Key() {
+			t.Errorf("phone %s: payload %+v (options key %q), want options key %q", id, p, p.Options.Key(), w.Key())
+		}
+	}
+}
+
+func TestEnqueueLaterIsScheduled(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	at := time.Now().Add(3 * time.Hour).UTC().Truncate(time.Second)
+	h.mustRun("", "enqueue", "--at", at.Format(time.RFC3339), "5577001", "5577002")
+	before := time.Now()
+	h.mustRun("", "enqueue", "--in", "90m", "5577003")
+	after := time.Now()
+	if c := h.status(); c["scheduled"] != 3 || total(c) != 3 {
+		t.Fatalf("status: %v, want 3 scheduled", c)
+	}
+	ti, err := h.insp.GetTaskInfo(tasks.Queue, tasks.TaskID("5577001"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ti.NextProcessAt.Equal(at) {
+		t.Errorf("--at %v: task processes at %v", at, ti.NextProcessAt)
+	}
+	ti, err = h.insp.GetTaskInfo(tasks.Queue, tasks.TaskID("5577003"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo, hi := before.Add(90*time.Minute).Add(-time.Second), after.Add(90*time.Minute).Add(time.Second)
+	if ti.NextProcessAt.Before(lo) || ti.NextProcessAt.After(hi) {
+		t.Errorf("--in 90m: task processes at %v, want within [%v, %v]", ti.NextProcessAt, lo, hi)
+	}
+	// A scheduled phone is a duplicate too.
+	o := h.mustRun("", "enqueue", "--json", "5577003")
+	if o.stdout != `{"enqueued":0,"duplicates":1}`+"\n" {
+		t.Fatalf("enqueue of a scheduled phone printed %q", o.stdout)
+	}
+}
+
+// payload returns phone id's task payload.
+func (h *harness) payload(id string) tasks.StartPhone {
+	h.t.Helper()
+	ti, err := h.insp.GetTaskInfo(tasks.Queue, tasks.TaskID(id))
+	if err != nil {
+		h.t.Fatalf("phone %s: %v", id, err)
+	}
+	if ti.Type != tasks.TypeStartPhone {
+		h.t.Fatalf("phone %s: task type %q", id, ti.Type)
+	}
+	p, err := tasks.ParseStartPhone(ti.Payload)
+	if err != nil {
+		h.t.Fatalf("phone %s: %v", id, err)
+	}
+	return p
+}

@@ -1,0 +1,46 @@
+package cli_test
+
+import (
+	"maps"
+	"strings"
+	"testing"
+)
+
+func TestStatusCountsPhonesByState(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.mustRun("", "enqueue", "5577001", "5577002", "5577003")
+	want := map[string]int{"pending": 3, "scheduled": 0, "retry": 0, "active": 0, "dead": 0}
+	if c := h.status(); !maps.Equal(c, want) {
+		t.Fatalf("status --json after an enqueue: %v, want %v", c, want)
+	}
+
+	h.mustRun("", "enqueue", "--in", "1h", "5577004", "5577005")
+	want["scheduled"] = 2
+	if c := h.status(); !maps.Equal(c, want) {
+		t.Fatalf("status --json after enqueue --in: %v, want %v", c, want)
+	}
+
+	o := h.mustRun("", "status")
+	for _, line := range []string{"pending    3", "scheduled  2", "retry      0", "active     0", "dead       0"} {
+		if !strings.Contains(o.stdout, line) {
+			t.Errorf("status printed %q, want a line %q", o.stdout, line)
+		}
+	}
+}
+
+func TestStatusOfAnEmptyRedis(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	// Before the first enqueue asynq knows no phonestart queue.
+	want := map[string]int{"pending": 0, "scheduled": 0, "retry": 0, "active": 0, "dead": 0}
+	if c := h.status(); !maps.Equal(c, want) {
+		t.Fatalf("status --json of an empty Redis: %v, want %v", c, want)
+	}
+	if o := h.mustRun("", "dead", "list", "--json"); strings.TrimSpace(o.stdout) != "[]" {
+		t.Fatalf("dead list --json of an empty Redis printed %q, want []", o.stdout)
+	}
+	if o := h.mustRun("", "dead", "list"); !strings.Contains(o.stdout, "no dead phones") {
+		t.Fatalf("dead list of an empty Redis printed %q", o.stdout)
+	}
+}
