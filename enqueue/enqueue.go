@@ -14,9 +14,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/redis/go-redis/v9"
 )
@@ -24,7 +24,7 @@ import (
 // Defaults of Config.
 const (
 	DefaultRetention   = 24 * time.Hour
-	DefaultParallelism = 32
+	DefaultParallelism = 4
 )
 
 // Config configures a Client.
@@ -36,7 +36,8 @@ type Config struct {
 	// stays readable, and so how long after a start an enqueue of the same
 	// phone is still allowed (it replaces the finished task). Default 24h.
 	Retention time.Duration
-	// Parallelism is how many enqueues are in flight at once. Default 32.
+	// Parallelism is how many round trips, each enqueueing up to 500
+	// phones in one Lua call, are in flight at once. Default 4.
 	Parallelism int
 }
 
@@ -44,8 +45,6 @@ type Config struct {
 // multiple goroutines.
 type Client struct {
 	rdb       redis.UniversalClient
-	asynq     *asynq.Client
-	inspector *asynq.Inspector
 	retention time.Duration
 	parallel  int
 }
@@ -63,8 +62,6 @@ func New(cfg Config) (*Client, error) {
 	}
 	return &Client{
 		rdb:       cfg.Redis,
-		asynq:     asynq.NewClientFromRedisClient(cfg.Redis),
-		inspector: asynq.NewInspectorFromRedisClient(cfg.Redis),
 		retention: cmp.Or(cfg.Retention, DefaultRetention),
 		parallel:  cmp.Or(cfg.Parallelism, DefaultParallelism),
 	}, nil
@@ -82,6 +79,11 @@ type Request struct {
 	// In, when set, starts the phones that long from now. At most one of At
 	// and In may be set.
 	In time.Duration
+	// Progress, when set, is called as phones settle (enqueued, found a
+	// duplicate, or failed) with how many of the request's distinct IDs
+	// have settled and how many there are. Calls come one at a time, from
+	// Start's goroutines, while Start runs; a slow Progress slows Start.
+	Progress func(done, total int)
 }
 
 // Report says what an enqueue did.
@@ -140,16 +142,16 @@ func (c *Client) Start(ctx context.Context, r Request) (Report, error) {
 	if err := r.Validate(); err != nil {
 		return Report{}, err
 	}
-	var when asynq.Option
+	var at time.Time
 	switch {
 	case !r.At.IsZero():
-		when = asynq.ProcessAt(r.At)
+		at = r.At
 	case r.In > 0:
-		when = asynq.ProcessIn(r.In)
+		at = time.Now().Add(r.In)
 	}
 	ids, dups := unique(r.IDs)
 	rep := Report{Duplicates: dups}
-	results := c.enqueueAll(ctx, ids, r.Options, when)
+	results := c.enqueueChunks(ctx, ids, r.Options, at, r.tick(len(ids)))
 	var firstErr error
 	for i, res := range results {
 		switch {
@@ -176,4 +178,21 @@ func unique(ids []string) (out, dups []string) {
 		out = append(out, id)
 	}
 	return out, dups
+}
+
+// tick returns what enqueueChunks calls as each chunk of n phones settles:
+// r.Progress with the count so far, one call at a time. It is nil without
+// r.Progress.
+func (r Request) tick(total int) func(n int) {
+	if r.Progress == nil {
+		return nil
+	}
+	var mu sync.Mutex
+	done := 0
+	return func(n int) {
+		mu.Lock()
+		defer mu.Unlock()
+		done += n
+		r.Progress(done, total)
+	}
 }

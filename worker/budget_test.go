@@ -90,7 +90,7 @@ func TestRateLimitCodesPauseTheWholeFleet(t *testing.T) {
 		pauseTo   time.Duration // most
 	}{
 		{40007, 0, time.Minute},
-		{40014, 2 * time.Hour, 2*time.Hour + time.Second},
+		{40014, 2*time.Hour - time.Second, 2*time.Hour + time.Second}, // stored to the millisecond
 	} {
 		t.Run(itoa(tc.code), func(t *testing.T) {
 			clk := newClock(1)

@@ -46,9 +46,11 @@ func (w *Worker) admitOnce(ctx context.Context) error {
 	if w.cfg.Limiter == nil {
 		return nil
 	}
+	began := time.Now()
 	if err := w.cfg.Limiter.Wait(ctx); err != nil {
 		return err
 	}
+	w.metrics.waited(time.Since(began))
 	// A pause may have begun while this call waited for its token.
 	if p, on, err := w.pauses.fresh(ctx); err != nil {
 		return err
@@ -94,12 +96,12 @@ func (w *Worker) afterCall(ids []string, res *geelark.StartResult, err error, tr
 	var apiErr *geelark.APIError
 	switch {
 	case errors.As(err, &apiErr):
-		w.stats.add(func(s *Stats) { s.Calls++; s.CallIDs += len(ids); s.CallCodes[apiErr.Code]++ })
+		w.countCall(len(ids), latency, apiErr.Code, false)
 		w.log.Warn("start call refused", append(fields, zap.Int("code", apiErr.Code), zap.String("msg", apiErr.Msg))...)
 		w.pauseFor(ctx, apiErr.Code, apiErr.Msg)
 		return
 	case err != nil:
-		w.stats.add(func(s *Stats) { s.Calls++; s.CallIDs += len(ids); s.Unknown++ })
+		w.countCall(len(ids), latency, 0, true)
 		w.log.Warn("start call outcome unknown; its phones will be retried", append(fields, zap.Error(err))...)
 		return
 	}
@@ -123,7 +125,7 @@ func (w *Worker) afterCall(ids []string, res *geelark.StartResult, err error, tr
 			}
 		}
 	}
-	w.stats.add(func(s *Stats) { s.Calls++; s.CallIDs += len(ids) })
+	w.countCall(len(ids), latency, 0, false)
 	w.log.Info("start call", append(fields, zap.Int("started", started), zap.Any("failed", codes),
 		zap.Int("unknown", unknown))...)
 	if started > 0 {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/tasks"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 )
@@ -48,6 +49,9 @@ type Config struct {
 	Logger *zap.Logger
 	// Limiter meters API calls; nil calls as fast as batches form.
 	Limiter Limiter
+	// Registerer, when set, receives the worker's Metrics; New fails if
+	// they are registered there already. Default: no metrics.
+	Registerer prometheus.Registerer
 
 	// BatchSize is the most IDs per call, 1..200. Default 200.
 	BatchSize int

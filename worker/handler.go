@@ -23,14 +23,16 @@ func (h *StartHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	w := h.w
 	p, err := tasks.ParseStartPhone(t.Payload())
 	if err != nil {
-		w.stats.add(func(s *Stats) { s.Dead[0]++ })
+		w.countPhone(outcomeDead, 0)
 		return err
 	}
-	if pause, on, err := w.pauses.current(ctx); err == nil && on {
-		return h.wait(pause)
+	var res result
+	if pause, on, perr := w.pauses.current(ctx); perr == nil && on {
+		err = h.wait(pause)
+	} else {
+		res = w.batcher.start(ctx, p.ID, p.Options)
+		err = h.settle(ctx, t, res)
 	}
-	res := w.batcher.start(ctx, p.ID, p.Options)
-	err = h.settle(ctx, t, res)
 	attempt := 1
 	if n, ok := asynq.GetRetryCount(ctx); ok {
 		attempt = n + 1
@@ -39,15 +41,20 @@ func (h *StartHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if errors.As(err, &pe) && !pe.Permanent && attempt >= w.cfg.MaxAttempts {
 		pe.Permanent = true // out of attempts: dead-letter with the last code
 	}
+	var pa *pausedError
 	switch {
 	case err == nil:
-		w.stats.add(func(s *Stats) { s.Started++ })
+		w.countPhone(outcomeStarted, res.outcome.Code) // 0, or a code that means started (43010)
 	case errors.As(err, &pe) && pe.Permanent:
-		w.stats.add(func(s *Stats) { s.Dead[pe.Code]++ })
+		w.countPhone(outcomeDead, pe.Code)
+	case errors.As(err, &pa):
+		w.countPhone(outcomePaused, pa.p.Code)
 	case !isFailure(err):
-		w.stats.add(func(s *Stats) { s.Paused++ })
+		w.countPhone(outcomePaused, 0) // handed back at shutdown
+	case pe != nil:
+		w.countPhone(outcomeRetried, pe.Code)
 	default:
-		w.stats.add(func(s *Stats) { s.Retried++ })
+		w.countPhone(outcomeRetried, 0)
 	}
 	return err
 }

@@ -214,12 +214,17 @@ func TestAccountWideCodesDoNotBurnAttempts(t *testing.T) {
 	clock := newClock(1)
 	cfg.Now = clock.Now
 	e.startWorker(cfg)
-	waitFor(t, 10*time.Second, func() bool { return len(e.fake.Calls()) >= 1 })
-	// Let the pause pass, twice.
-	for range 2 {
-		time.Sleep(300 * time.Millisecond)
+	// Each refused call sends the phones back to wait; let the pause pass,
+	// twice.
+	for call := 1; call <= 2; call++ {
+		waitFor(t, 20*time.Second, func() bool {
+			q, err := e.insp.GetQueueInfo(tasks.Queue)
+			return len(e.fake.Calls()) >= call && err == nil && q.Retry == len(ids)
+		})
 		clock.Advance(2 * time.Minute)
-		e.insp.RunAllRetryTasks(tasks.Queue)
+		if _, err := e.insp.RunAllRetryTasks(tasks.Queue); err != nil {
+			t.Fatal(err)
+		}
 	}
 	st := e.waitSettled(ids, 30*time.Second)
 	for _, id := range ids {

@@ -28,6 +28,7 @@ type Worker struct {
 	pauses  *pauses
 	batcher *batcher
 	stats   *counters
+	metrics *Metrics // nil without Config.Registerer
 
 	stopOnce sync.Once
 }
@@ -43,6 +44,12 @@ func New(cfg Config) (*Worker, error) {
 		log:    cfg.Logger,
 		pauses: newPauses(cfg.Redis, cfg.Now),
 		stats:  newCounters(),
+	}
+	if cfg.Registerer != nil {
+		w.metrics = newMetrics(w.pauses.last)
+		if err := cfg.Registerer.Register(w.metrics); err != nil {
+			return nil, fmt.Errorf("worker: config: Registerer: %w", err)
+		}
 	}
 	w.batcher = newBatcher(cfg.BatchSize, cfg.BatchWait, time.Now, w.admit, w.send)
 	w.srv = asynq.NewServerFromRedisClient(cfg.Redis, asynq.Config{

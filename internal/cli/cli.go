@@ -18,6 +18,8 @@ type Env struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
+	// LookupEnv, when set, tells a variable set to "" from an unset one.
+	LookupEnv func(string) (string, bool)
 	// Ctx, when set, replaces the context that SIGINT and SIGTERM cancel.
 	Ctx context.Context
 }
@@ -31,7 +33,7 @@ func commands() []command {
 	return []command{
 		{"worker", "[flags]", "start phones from the queue until SIGINT/SIGTERM", runWorker},
 		{"enqueue", "[flags] (ID... | --file F)", "ask for phones to be started", runEnqueue},
-		{"status", "[--json]", "phones by state, the API budget and any pause", runStatus},
+		{"status", "[--json | --watch]", "phones by state, the API budget and any pause; --watch keeps it live", runStatus},
 		{"dead", "list [--json] | requeue (--all | ID...) | purge (--all | ID...)", "the dead-letter queue", runDead},
 		{"schedule", "[list | run NAME] --file F", "run, list or fire the schedules of a YAML file", runSchedule},
 		{"fakeapi", "--addr HOST:PORT", "serve a fake GeeLark API for manual runs", runFakeAPI},
@@ -39,8 +41,14 @@ func commands() []command {
 	}
 }
 
-// errUsage marks an error whose message is the whole story: no usage dump.
-var errUsage = errors.New("usage")
+// lookup is LookupEnv, or Getenv taking "" for unset.
+func (e Env) lookup(name string) (string, bool) {
+	if e.LookupEnv != nil {
+		return e.LookupEnv(name)
+	}
+	v := e.Getenv(name)
+	return v, v != ""
+}
 
 // exitError carries an exit code.
 type exitError struct {

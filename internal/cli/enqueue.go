@@ -103,12 +103,21 @@ func runEnqueue(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
+	if len(ids) >= progressMin && isTerminal(env.Stderr) {
+		bar := newProgressBar(env.Stderr, time.Now)
+		req.Progress = bar.update
+		defer bar.finish()
+	}
 	rep, err := enq.Start(ctx, req)
 	if err != nil {
 		return fmt.Errorf("%v (%d enqueued before the error; enqueueing again is safe)", err, rep.Enqueued)
 	}
 	if asJSON {
-		return json.NewEncoder(env.Stdout).Encode(map[string]int{"enqueued": rep.Enqueued, "duplicates": len(rep.Duplicates)})
+		// A struct, not a map: the keys come out in the documented order.
+		return json.NewEncoder(env.Stdout).Encode(struct {
+			Enqueued   int `json:"enqueued"`
+			Duplicates int `json:"duplicates"`
+		}{rep.Enqueued, len(rep.Duplicates)})
 	}
 	fmt.Fprintf(env.Stdout, "enqueued %s, %s\n", plural(rep.Enqueued, "phone"), plural(len(rep.Duplicates), "duplicate"))
 	if n := len(rep.Duplicates); n > 0 {

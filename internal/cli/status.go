@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/phonestart/phonestart/enqueue"
@@ -35,8 +36,9 @@ func runStatus(ctx context.Context, args []string, env Env) error {
 	s := newSettings("status", env)
 	var rf redisFlags
 	rf.register(s)
-	var asJSON bool
+	var asJSON, watchIt bool
 	s.Bool(&asJSON, "json", `print {"pending":N,"scheduled":N,"retry":N,"active":N,"dead":N}`)
+	s.Bool(&watchIt, "watch", "refresh every second until interrupted, with phones started a minute and the commonest dead codes")
 	pos, err := s.parse(args, env.Stdout)
 	if err != nil {
 		return err
@@ -44,11 +46,17 @@ func runStatus(ctx context.Context, args []string, env Env) error {
 	if len(pos) > 0 {
 		return bad("unexpected argument %q", pos[0])
 	}
+	if asJSON && watchIt {
+		return bad("--json and --watch: give one or the other")
+	}
 	rdb, adm, err := connect(ctx, &rf)
 	if err != nil {
 		return err
 	}
 	defer rdb.Close()
+	if watchIt {
+		return watch(ctx, env.Stdout, rdb, adm)
+	}
 	c, err := adm.Counts(ctx)
 	if err != nil {
 		return err
@@ -56,8 +64,7 @@ func runStatus(ctx context.Context, args []string, env Env) error {
 	if asJSON {
 		return json.NewEncoder(env.Stdout).Encode(c)
 	}
-	fmt.Fprintf(env.Stdout, "pending    %d\nscheduled  %d\nretry      %d\nactive     %d\ndead       %d\n",
-		c.Pending, c.Scheduled, c.Retry, c.Active, c.Dead)
+	printCounts(env.Stdout, c)
 	now := time.Now()
 	if used, limit, err := worker.BudgetUsed(ctx, rdb, now); err == nil && limit > 0 {
 		fmt.Fprintf(env.Stdout, "api budget %d of %d calls this minute\n", used, limit)
@@ -67,10 +74,19 @@ func runStatus(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	if on {
-		fmt.Fprintf(env.Stdout, "PAUSED     until %s (in %s): geelark %d: %s (%s)\n",
-			p.Until.UTC().Format(time.RFC3339), p.Until.Sub(now).Round(time.Second), p.Code, p.Msg, geelark.Lookup(p.Code).Meaning)
+		printPause(env.Stdout, p, now)
 	}
 	return nil
+}
+
+func printCounts(w io.Writer, c admin.Counts) {
+	fmt.Fprintf(w, "pending    %d\nscheduled  %d\nretry      %d\nactive     %d\ndead       %d\n",
+		c.Pending, c.Scheduled, c.Retry, c.Active, c.Dead)
+}
+
+func printPause(w io.Writer, p worker.Pause, now time.Time) {
+	fmt.Fprintf(w, "PAUSED     until %s (in %s): geelark %d: %s (%s)\n",
+		p.Until.UTC().Format(time.RFC3339), p.Until.Sub(now).Round(time.Second), p.Code, p.Msg, geelark.Lookup(p.Code).Meaning)
 }
 
 func runDead(ctx context.Context, args []string, env Env) error {

@@ -3,11 +3,15 @@ package cli
 import (
 	"context"
 	"fmt"
+	"net"
+	"strings"
 	"time"
 
 	"github.com/phonestart/phonestart/geelark"
+	"github.com/phonestart/phonestart/internal/adminhttp"
 	"github.com/phonestart/phonestart/tasks"
 	"github.com/phonestart/phonestart/worker"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 )
 
@@ -16,7 +20,7 @@ type workerFlags struct {
 	concurrency, batchSize, maxAttempts int
 	batchWait, retryBase, retryMax      time.Duration
 	maxWait, shutdownTimeout            time.Duration
-	logFormat                           string
+	logFormat, adminAddr                string
 }
 
 func (f *workerFlags) register(s *settings) {
@@ -37,12 +41,20 @@ func (f *workerFlags) register(s *settings) {
 	s.Duration(&f.shutdownTimeout, "shutdown-timeout", "PHONESTART_SHUTDOWN_TIMEOUT", worker.DefaultShutdownTimeout,
 		"how long a stopping worker lets calls in flight finish", positive)
 	s.String(&f.logFormat, "log-format", "PHONESTART_LOG_FORMAT", "auto", "json, console, or auto (console on a terminal)")
+	s.String(&f.adminAddr, "admin-addr", "PHONESTART_ADMIN_ADDR", adminhttp.DefaultAddr,
+		"host:port of the admin server (/metrics, /healthz, /readyz, /monitoring/); empty or off: none")
 }
 
 func (f *workerFlags) check() error {
 	if f.retryMax < f.retryBase {
 		return bad("PHONESTART_RETRY_MAX (--retry-max) = %v is less than PHONESTART_RETRY_BASE (--retry-base) = %v",
 			f.retryMax, f.retryBase)
+	}
+	if f.adminAddr == "off" {
+		f.adminAddr = ""
+	}
+	if _, _, err := net.SplitHostPort(f.adminAddr); f.adminAddr != "" && err != nil {
+		return bad("PHONESTART_ADMIN_ADDR (--admin-addr) = %q: want host:port, or off", f.adminAddr)
 	}
 	return nil
 }
@@ -72,6 +84,10 @@ func runWorker(ctx context.Context, args []string, env Env) error {
 	if len(pos) > 0 {
 		return bad("unexpected argument %q", pos[0])
 	}
+	// PHONESTART_ADMIN_ADDR set but empty turns the admin server off.
+	if v, ok := env.lookup("PHONESTART_ADMIN_ADDR"); ok && strings.TrimSpace(v) == "" && !s.set["admin-addr"] {
+		wf.adminAddr = ""
+	}
 	if err := wf.check(); err != nil {
 		return err
 	}
@@ -97,11 +113,58 @@ func runWorker(ctx context.Context, args []string, env Env) error {
 	if cfg.Limiter, err = lf.limiter(rdb, log); err != nil {
 		return err
 	}
+	var reg *prometheus.Registry // nil: no admin server, no metrics
+	if wf.adminAddr != "" {
+		reg = adminhttp.NewRegistry(rdb)
+		cfg.Registerer = reg
+	}
 	w, err := worker.New(cfg)
 	if err != nil {
 		return bad("%v", err)
 	}
 	log.Info("connecting", zap.String("redis", rdb.Options().Addr), zap.String("api", api.BaseURL()),
 		zap.String("auth", api.AuthMode()))
+	if reg != nil {
+		// An address asked for must work; the default may be taken by
+		// another worker on the same machine, which is no reason not to run.
+		explicit := s.set["admin-addr"] || strings.TrimSpace(env.Getenv("PHONESTART_ADMIN_ADDR")) != ""
+		stop, err := startAdmin(adminhttp.Config{Addr: wf.adminAddr, Redis: rdb, Gatherer: reg, Logger: log.Named("admin")}, explicit)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	return w.Run(ctx)
+}
+
+// startAdmin starts the admin server and returns what stops it. A default
+// address that can't be listened on is logged and skipped.
+func startAdmin(cfg adminhttp.Config, explicit bool) (stop func(), err error) {
+	log := cfg.Logger
+	admin, err := adminhttp.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	stop = func() {
+		// Called after the worker stopped: its last calls show in /metrics
+		// until then.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := admin.Shutdown(ctx); err != nil {
+			log.Warn("admin server shutdown", zap.Error(err))
+		}
+	}
+	if err := admin.Start(); err != nil {
+		stop()
+		if explicit {
+			return nil, fmt.Errorf("%v (PHONESTART_ADMIN_ADDR / --admin-addr; off turns the admin server off)", err)
+		}
+		log.Warn("admin server not started: this worker runs without /metrics, /readyz and /monitoring/; "+
+			"set PHONESTART_ADMIN_ADDR to a free host:port, or off", zap.Error(err))
+		return func() {}, nil
+	}
+	base := "http://" + admin.Addr()
+	log.Info("admin server listening", zap.String("metrics", base+"/metrics"), zap.String("readyz", base+"/readyz"),
+		zap.String("monitoring", base+adminhttp.MonitoringPath+"/"))
+	return stop, nil
 }

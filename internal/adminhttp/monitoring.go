@@ -1,0 +1,27 @@
+package adminhttp
+
+import (
+	"github.com/hibiken/asynqmon"
+	"github.com/redis/go-redis/v9"
+)
+
+// newMonitoring returns the asynqmon UI rooted at MonitoringPath. It shows
+// payloads and results as stored: phonestart's JSON (package tasks) of a
+// phone ID, start options, url and charging method; tasks hold no
+// credential.
+func newMonitoring(rdb *redis.Client) *asynqmon.HTTPHandler {
+	return asynqmon.New(asynqmon.Options{
+		RootPath:     MonitoringPath,
+		RedisConnOpt: sameRedis{rdb.Options()},
+	})
+}
+
+// sameRedis makes clients with the options of an existing one: asynqmon
+// closes the clients it makes, and must not close the worker's.
+type sameRedis struct{ opt *redis.Options }
+
+// MakeRedisClient implements asynq.RedisConnOpt.
+func (s sameRedis) MakeRedisClient() any {
+	o := *s.opt
+	return redis.NewClient(&o)
+}

@@ -1,0 +1,180 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/phonestart/phonestart/geelark"
+	"github.com/phonestart/phonestart/internal/admin"
+	"github.com/phonestart/phonestart/tasks"
+	"github.com/phonestart/phonestart/worker"
+	"github.com/redis/go-redis/v9"
+)
+
+// Terminal escapes: clear the screen, move home, clear to the end of the
+// line, clear to the end of the screen.
+const (
+	clearScreen = "\x1b[2J"
+	home        = "\x1b[H"
+	clearLine   = "\x1b[K"
+	clearBelow  = "\x1b[J"
+)
+
+// watch prints the fleet's status every second until ctx is done: redrawn in
+// place on a terminal, as blocks one after another otherwise. A Redis error
+// is shown in the block and retried at the next tick.
+func watch(ctx context.Context, out io.Writer, rdb *redis.Client, adm *admin.Admin) error {
+	tty := isTerminal(out)
+	v := &watcher{rdb: rdb, adm: adm, insp: asynq.NewInspectorFromRedisClient(rdb)}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	if tty {
+		io.WriteString(out, clearScreen)
+	}
+	for {
+		var b strings.Builder
+		v.frame(ctx, &b, time.Now())
+		frame := b.String() + "\n"
+		if tty {
+			// Overwrite the last frame in place rather than clear the
+			// screen first: no flicker.
+			frame = home + strings.ReplaceAll(b.String(), "\n", clearLine+"\n") + clearBelow
+		}
+		if _, err := io.WriteString(out, frame); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// watcher remembers what the rates and the dead-letter breakdown need
+// between frames.
+type watcher struct {
+	rdb  *redis.Client
+	adm  *admin.Admin
+	insp *asynq.Inspector
+
+	started []sample    // phones started in total, over the last minute
+	byCode  map[int]int // dead phones by code, nil until read
+	deadN   int         // the dead count when byCode was read
+	deadAt  time.Time   // when byCode was read
+}
+
+type sample struct {
+	at time.Time
+	n  int
+}
+
+func (v *watcher) frame(ctx context.Context, b *strings.Builder, now time.Time) {
+	fmt.Fprintf(b, "phonestart status  %s  (every second; Ctrl-C stops)\n\n", now.UTC().Format(time.DateTime+" MST"))
+	c, err := v.adm.Counts(ctx)
+	if err != nil {
+		fmt.Fprintf(b, "cannot read Redis: %v\n", err)
+		return
+	}
+	printCounts(b, c)
+	if n, err := v.startedTotal(); err == nil {
+		fmt.Fprintf(b, "started    %s\n", v.rate(now, n))
+	}
+	used, limit, err := worker.BudgetUsed(ctx, v.rdb, now)
+	switch {
+	case err != nil:
+		fmt.Fprintf(b, "api budget cannot read: %v\n", err)
+	case limit == 0:
+		fmt.Fprintln(b, "api budget no call metered yet")
+	default:
+		fmt.Fprintf(b, "api budget %d of %d calls this minute", used, limit)
+		if used*10 >= limit*9 {
+			b.WriteString(" (at the limit: calls wait for the budget)")
+		}
+		b.WriteString("\n")
+	}
+	p, on, err := worker.Current(ctx, v.rdb, now)
+	switch {
+	case err != nil:
+		fmt.Fprintf(b, "pause      cannot read: %v\n", err)
+	case on:
+		printPause(b, p, now)
+	default:
+		fmt.Fprintln(b, "pause      none")
+	}
+	v.printDead(ctx, b, c.Dead, now)
+}
+
+// startedTotal is the number of phones ever started: asynq counts every
+// processed task and every failed one, and a phone sent back to wait out a
+// pause is neither.
+func (v *watcher) startedTotal() (int, error) {
+	queues, err := v.insp.Queues()
+	if err != nil || !slices.Contains(queues, tasks.Queue) {
+		return 0, err
+	}
+	q, err := v.insp.GetQueueInfo(tasks.Queue)
+	if err != nil {
+		return 0, err
+	}
+	return q.ProcessedTotal - q.FailedTotal, nil
+}
+
+// rate adds a sample and describes phones started per minute over the
+// last minute, or over as much of it as the watch has seen.
+func (v *watcher) rate(now time.Time, n int) string {
+	v.started = append(v.started, sample{now, n})
+	for len(v.started) > 2 && now.Sub(v.started[1].at) >= time.Minute {
+		v.started = v.started[1:]
+	}
+	first := v.started[0]
+	span := now.Sub(first.at)
+	if span < time.Second {
+		return "- a minute (measuring)"
+	}
+	perMin := float64(n-first.n) / span.Minutes()
+	return fmt.Sprintf("%.0f a minute (last %s)", perMin, min(span, time.Minute).Round(time.Second))
+}
+
+// printDead shows the commonest codes of the dead-lettered phones. The
+// dead-letter list (up to 10,000 phones) is read again only when the dead
+// count changed, and at most every 5 seconds.
+func (v *watcher) printDead(ctx context.Context, b *strings.Builder, dead int, now time.Time) {
+	if dead == 0 {
+		return
+	}
+	if v.byCode == nil || dead != v.deadN && now.Sub(v.deadAt) >= 5*time.Second {
+		phones, err := v.adm.Dead(ctx)
+		if err != nil {
+			fmt.Fprintf(b, "dead by code: cannot read: %v\n", err)
+			return
+		}
+		v.byCode, v.deadN, v.deadAt = map[int]int{}, dead, now
+		for _, d := range phones {
+			v.byCode[d.Code]++
+		}
+	}
+	codes := slices.SortedFunc(maps.Keys(v.byCode), func(a, c int) int {
+		if v.byCode[a] != v.byCode[c] {
+			return v.byCode[c] - v.byCode[a]
+		}
+		return a - c
+	})
+	fmt.Fprintln(b, "\ndead by code (top 5)")
+	for _, code := range codes[:min(len(codes), 5)] {
+		meaning := geelark.Lookup(code).Meaning
+		if code == 0 {
+			meaning = "outcome unknown"
+		}
+		fmt.Fprintf(b, "  %5d  %6d  %s\n", code, v.byCode[code], meaning)
+	}
+	if len(codes) > 5 {
+		fmt.Fprintf(b, "  and %d more codes: phonestart dead list\n", len(codes)-5)
+	}
+}
