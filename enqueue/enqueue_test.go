@@ -153,6 +153,10 @@ func TestStartRefusesBadRequestAndWritesNothing(t *testing.T) {
 		{"space", enqueue.Request{IDs: []string{"p1", "p2", "p 3"}}, "ids[2]"},
 		{"leading space", enqueue.Request{IDs: []string{" p1"}}, "ids[0]"},
 		{"tab", enqueue.Request{IDs: []string{"p1", "p\t2"}}, "ids[1]"},
+		{"non-ASCII", enqueue.Request{IDs: []string{"p1", "téléphone-1"}}, "ids[1]"},
+		{"byte-order mark", enqueue.Request{IDs: []string{"\ufeff557712345678901234"}}, "ids[0]"},
+		{"zero-width space", enqueue.Request{IDs: []string{"5577\u200b12345678901234"}}, "ids[0]"},
+		{"full-width digits", enqueue.Request{IDs: []string{"５５７７"}}, "ids[0]"},
 		{"newline", enqueue.Request{IDs: []string{"p1\n"}}, "ids[0]"},
 		{"control char", enqueue.Request{IDs: []string{"p1", "p\x012"}}, "ids[1]"},
 		{"invalid UTF-8", enqueue.Request{IDs: []string{"p\xff"}}, "ids[0]"},
@@ -204,7 +208,6 @@ func TestValidateAcceptsEdges(t *testing.T) {
 		req  enqueue.Request
 	}{
 		{"64-byte ID", enqueue.Request{IDs: []string{id64}}},
-		{"non-ASCII ID", enqueue.Request{IDs: []string{"téléphone-1"}}},
 		{"width 200", enqueue.Request{IDs: []string{"p1"}, Options: geelark.StartOptions{Width: 200}}},
 		{"width 600", enqueue.Request{IDs: []string{"p1"}, Options: geelark.StartOptions{Width: 600}}},
 		{"center 0", enqueue.Request{IDs: []string{"p1"}, Options: geelark.StartOptions{Center: intPtr(0)}}},

@@ -24,9 +24,8 @@ const DefaultBaseURL = "https://openapi.geelark.com"
 // Default timeouts of the HTTP client NewClient builds when Config.HTTPClient
 // is nil.
 const (
-	DefaultDialTimeout     = 5 * time.Second
-	DefaultResponseTimeout = 20 * time.Second // until response headers
-	DefaultCallTimeout     = 30 * time.Second // the whole call, body included
+	DefaultDialTimeout = 5 * time.Second
+	DefaultCallTimeout = 30 * time.Second // the whole call, body included
 )
 
 // maxBody caps how much of a reply is read. A full 200-phone reply is about
@@ -90,9 +89,10 @@ func NewClient(cfg Config) (*Client, error) {
 	if cfg.CallTimeout < 0 {
 		return nil, fmt.Errorf("geelark: config: CallTimeout %v is negative", cfg.CallTimeout)
 	}
+	callTimeout := cmp.Or(cfg.CallTimeout, DefaultCallTimeout)
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = defaultHTTPClient()
+		hc = defaultHTTPClient(callTimeout)
 	}
 	now := cfg.Now
 	if now == nil {
@@ -104,18 +104,18 @@ func NewClient(cfg Config) (*Client, error) {
 		apiKey:      cfg.APIKey,
 		token:       cfg.Token,
 		http:        hc,
-		callTimeout: cmp.Or(cfg.CallTimeout, DefaultCallTimeout),
+		callTimeout: callTimeout,
 		now:         now,
 	}, nil
 }
 
-func defaultHTTPClient() *http.Client {
+func defaultHTTPClient(callTimeout time.Duration) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.DialContext = (&net.Dialer{Timeout: DefaultDialTimeout, KeepAlive: 30 * time.Second}).DialContext
-	tr.ResponseHeaderTimeout = DefaultResponseTimeout
+	tr.ResponseHeaderTimeout = callTimeout
 	tr.TLSHandshakeTimeout = DefaultDialTimeout
 	tr.MaxIdleConnsPerHost = 16
-	return &http.Client{Transport: tr, Timeout: DefaultCallTimeout}
+	return &http.Client{Transport: tr, Timeout: callTimeout}
 }
 
 // AuthMode reports "key" or "token".

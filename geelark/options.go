@@ -60,7 +60,11 @@ func (o StartOptions) Key() string {
 }
 
 // ValidateID reports why id is not an acceptable phone ID: empty, longer than
-// MaxIDLength bytes, or containing whitespace or control characters.
+// MaxIDLength bytes, containing whitespace or control characters, or any
+// character but ASCII letters, digits, '-' and '_'. GeeLark's IDs are
+// digits; the narrow set keeps out what a spreadsheet or editor slips in
+// unseen (a byte-order mark, a zero-width or non-breaking space, full-width
+// digits), which GeeLark could answer by refusing the whole call.
 func ValidateID(id string) error {
 	switch {
 	case id == "":
@@ -72,6 +76,11 @@ func ValidateID(id string) error {
 		return unicode.IsSpace(r) || unicode.IsControl(r) || r == unicode.ReplacementChar
 	}); i >= 0 {
 		return fmt.Errorf("phone ID %q contains whitespace or a control character at byte %d", id, i)
+	}
+	if i := strings.IndexFunc(id, func(r rune) bool {
+		return !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '-' || r == '_')
+	}); i >= 0 {
+		return fmt.Errorf("phone ID %q contains %q at byte %d: phone IDs are ASCII letters, digits, '-' and '_'", id, []rune(id[i:])[0], i)
 	}
 	return nil
 }

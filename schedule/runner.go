@@ -91,16 +91,18 @@ type TickReport struct {
 	Duplicates int  `json:"duplicates"`
 }
 
-// GuardKey is the Redis key that records that a schedule's tick fired.
-func GuardKey(name string, tick time.Time) string {
-	return "phonestart:schedule:" + name + ":" + strconv.FormatInt(tick.Unix(), 10)
+// GuardKey is the Redis key that records that a schedule's tick fired. It
+// names the tick by its wall time in the schedule's zone, so that the hour
+// that repeats when clocks go back fires once, not twice.
+func GuardKey(s *Schedule, tick time.Time) string {
+	return "phonestart:schedule:" + s.Name + ":" + tick.In(s.Location).Format("2006-01-02T15:04:05")
 }
 
 // Fire fires tick of s unless some scheduler already did: it selects the
 // phones and enqueues them, and logs one line.
 func (r *Runner) Fire(ctx context.Context, s *Schedule, tick time.Time) (TickReport, error) {
 	rep := TickReport{Schedule: s.Name, Tick: tick}
-	ok, err := r.cfg.Redis.SetNX(ctx, GuardKey(s.Name, tick), r.id, GuardTTL).Result()
+	ok, err := r.cfg.Redis.SetNX(ctx, GuardKey(s, tick), r.id, GuardTTL).Result()
 	if err != nil {
 		return rep, fmt.Errorf("schedule %q: tick guard: %w", s.Name, err)
 	}

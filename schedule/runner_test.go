@@ -197,3 +197,40 @@ func TestScheduledStartsBatch(t *testing.T) {
 		t.Fatalf("400 scheduled phones took %d calls %v, want 2", len(calls), sizes)
 	}
 }
+
+// 02:30 happens twice in Berlin on the night clocks go back; the schedule
+// starts its phones once.
+func TestRepeatedHourFiresOnce(t *testing.T) {
+	r := redistest.New(t)
+	rdb := r.Client(t)
+	enq, _ := enqueue.New(enqueue.Config{Redis: rdb})
+	run, err := schedule.NewRunner(schedule.Config{Redis: rdb, Enqueue: enq})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := parse(t, `schedules:
+  - name: night
+    cron: "30 2 * * *"
+    time_zone: Europe/Berlin
+    ids: ["557700000000000001"]
+`)
+	s, _ := f.Find("night")
+	first := s.Next(time.Date(2026, 10, 24, 12, 0, 0, 0, time.UTC))
+	second := s.Next(first)
+	fired := 0
+	for _, tick := range []time.Time{first, second} {
+		rep, err := run.Fire(context.Background(), s, tick)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Fired {
+			fired++
+		}
+		// Let the first start finish, so a second fire would enqueue again.
+		asynq.NewInspectorFromRedisClient(rdb).DeleteAllPendingTasks(tasks.Queue)
+	}
+	t.Logf("ticks %v and %v", first.UTC(), second.UTC())
+	if fired != 1 {
+		t.Fatalf("fired %d times for 02:30 on the night clocks go back", fired)
+	}
+}

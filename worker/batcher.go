@@ -63,8 +63,11 @@ func newBatcher(size int, wait time.Duration, now func() time.Time,
 }
 
 // start adds a phone to its group's next call and waits for the call's word
-// on it, or for ctx.
-func (b *batcher) start(ctx context.Context, id string, opts geelark.StartOptions) result {
+// on it. If wait ends before the phone is in a call, the phone leaves the
+// group and start hands it back (errHandBack, or ctx's error once ctx is
+// done). Once the phone is in a call, start waits for the call's word, or
+// for ctx.
+func (b *batcher) start(ctx, wait context.Context, id string, opts geelark.StartOptions) result {
 	r := &request{id: id, added: b.now(), done: make(chan result, 1)}
 	key := opts.Key()
 	b.mu.Lock()
@@ -84,16 +87,25 @@ func (b *batcher) start(ctx context.Context, id string, opts geelark.StartOption
 	select {
 	case res := <-r.done:
 		return res
-	case <-ctx.Done():
+	case <-wait.Done():
 	}
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if !r.taken {
 		g.pending = slices.DeleteFunc(g.pending, func(x *request) bool { return x == r })
-		return result{err: ctx.Err()}
+		b.mu.Unlock()
+		if err := ctx.Err(); err != nil {
+			return result{err: err}
+		}
+		return result{err: errHandBack}
 	}
-	// Already in a call: its outcome is unknown to this handler.
-	return result{err: &PhoneError{Msg: "handler gave up during the call: " + ctx.Err().Error()}}
+	b.mu.Unlock()
+	select {
+	case res := <-r.done:
+		return res
+	case <-ctx.Done():
+		// In a call: its outcome is unknown to this handler.
+		return result{err: &PhoneError{Msg: "handler gave up during the call: " + ctx.Err().Error()}}
+	}
 }
 
 // schedule starts a flusher for every full batch not yet covered, or arms

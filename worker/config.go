@@ -73,9 +73,12 @@ type Config struct {
 	// credentials, balance, plan, whitelist) before they are dead-lettered
 	// with its code. Default 24h.
 	MaxWait time.Duration
-	// ShutdownTimeout is how long a stopping worker lets in-flight calls
-	// finish before it hands their phones back. Default 40s: longer than
-	// one API call may take.
+	// ShutdownTimeout is how long a stopping worker waits for its handlers
+	// to return. A stopping worker hands back at once the phones not yet in
+	// a call, and always waits for the calls in flight (each bounded by the
+	// API client's call timeout): a phone in a call is never handed back,
+	// since it may have started. Default 40s: longer than one API call may
+	// take.
 	ShutdownTimeout time.Duration
 	// PollInterval is how often an idle worker looks for new tasks, and
 	// how often scheduled and retrying tasks are promoted. Default 1s.

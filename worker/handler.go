@@ -10,6 +10,11 @@ import (
 	"github.com/phonestart/phonestart/tasks"
 )
 
+// handBackBefore is how long before its asynq deadline a phone that is not
+// yet in a call is handed back: longer than a call may take, so that a
+// phone in a call always hears its outcome in time.
+const handBackBefore = 2 * geelark.DefaultCallTimeout
+
 // StartHandler processes TypeStartPhone tasks: it hands the phone to the
 // worker's batcher and turns the call's word on it into asynq's terms.
 type StartHandler struct{ w *Worker }
@@ -30,7 +35,16 @@ func (h *StartHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if pause, on, perr := w.pauses.current(ctx); perr == nil && on {
 		err = h.wait(pause)
 	} else {
-		res = w.batcher.start(ctx, p.ID, p.Options)
+		// asynq fails a task whose deadline passes, whatever the handler
+		// returns: a phone still waiting for its call (for the budget, say)
+		// is handed back before that, without using an attempt.
+		wait := ctx
+		if d, ok := ctx.Deadline(); ok {
+			var cancel context.CancelFunc
+			wait, cancel = context.WithDeadline(ctx, d.Add(-handBackBefore))
+			defer cancel()
+		}
+		res = w.batcher.start(ctx, wait, p.ID, p.Options)
 		err = h.settle(ctx, t, res)
 	}
 	attempt := 1

@@ -93,7 +93,9 @@ func (s *Server) routes() http.Handler {
 	}))
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle(MonitoringPath+"/", s.mon)
+	// asynqmon changes tasks with bodyless POSTs: refuse those that another
+	// site's page makes the operator's browser send.
+	mux.Handle(MonitoringPath+"/", http.NewCrossOriginProtection().Handler(s.mon))
 	mux.Handle("GET "+MonitoringPath, http.RedirectHandler(MonitoringPath+"/", http.StatusMovedPermanently))
 	mux.HandleFunc("GET /{$}", index)
 	return mux

@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -26,19 +28,20 @@ func (r *redisFlags) register(s *settings) {
 func (r *redisFlags) client() (*redis.Client, error) {
 	opt, err := redis.ParseURL(r.url)
 	if err != nil {
-		return nil, bad("REDIS_URL (--redis-url): %v", redactErr(err, r.url))
+		return nil, bad("REDIS_URL (--redis-url): %v", redactErr(err))
 	}
 	opt.PoolSize = max(opt.PoolSize, 64)
 	return redis.NewClient(opt), nil
 }
 
-// redactErr keeps a password in a Redis URL out of an error message.
-func redactErr(err error, raw string) string {
-	msg := err.Error()
-	if opt, perr := redis.ParseURL(raw); perr == nil && opt.Password != "" {
-		msg = strings.ReplaceAll(msg, opt.Password, "****")
+// redactErr describes a Redis URL error without the URL, which may hold a
+// password: url.Parse quotes the whole URL in its errors.
+func redactErr(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
 	}
-	return msg
+	return err.Error()
 }
 
 // apiFlags are the GeeLark client settings.

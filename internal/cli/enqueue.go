@@ -66,6 +66,9 @@ func runEnqueue(ctx context.Context, args []string, env Env) error {
 		if err != nil {
 			return bad("--at %q is not an RFC 3339 time such as 2026-11-26T07:30:00Z", at)
 		}
+		if time.Until(t) < -time.Minute {
+			return bad("--at %s is in the past; nothing was enqueued (leave --at out to start now)", at)
+		}
 		req.At = t
 	}
 	if s.set["in"] {
