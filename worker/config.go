@@ -73,12 +73,12 @@ type Config struct {
 	// credentials, balance, plan, whitelist) before they are dead-lettered
 	// with its code. Default 24h.
 	MaxWait time.Duration
-	// ShutdownTimeout is how long a stopping worker waits for its handlers
-	// to return. A stopping worker hands back at once the phones not yet in
-	// a call, and always waits for the calls in flight (each bounded by the
-	// API client's call timeout): a phone in a call is never handed back,
-	// since it may have started. Default 40s: longer than one API call may
-	// take.
+	// ShutdownTimeout is how long a stopping worker lets the calls in
+	// flight finish; phones not yet in a call are handed back at once. The
+	// phones of a call that outlasts it go back to the queue, and since the
+	// call may have started them, may be started twice. Default 40s: longer
+	// than the default call timeout (30s), so that never happens unless the
+	// two are set otherwise.
 	ShutdownTimeout time.Duration
 	// PollInterval is how often an idle worker looks for new tasks, and
 	// how often scheduled and retrying tasks are promoted. Default 1s.

@@ -94,8 +94,10 @@ func (w *Worker) Run(ctx context.Context) error {
 }
 
 // Shutdown stops taking tasks, hands back phones not yet in a call, lets
-// the calls in flight finish (up to ShutdownTimeout), and returns. It is
-// safe to call more than once.
+// the calls in flight finish for up to ShutdownTimeout, and returns. The
+// phones of a call that outlasts it go back to the queue and may be started
+// twice; the default ShutdownTimeout outlasts the default call timeout. It
+// is safe to call more than once.
 func (w *Worker) Shutdown() {
 	w.stopOnce.Do(func() {
 		w.log.Info("worker stopping: no new tasks; finishing calls in flight")

@@ -1,0 +1,65 @@
+package reliability
+
+import (
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/phonestart/phonestart/geelark/geelarktest"
+	"github.com/phonestart/phonestart/internal/redistest"
+)
+
+// TestSIGKILLMidCallLosesNoPhone kills a worker while its calls are at the
+// API (the phones started there, the worker never heard), then starts
+// another. Every phone must end started, and only phones of the killed
+// worker's calls may be started twice.
+//
+// The killed worker's phones stay active in Redis until asynq recovers them,
+// and that takes a minute however soon the next worker starts: a task's
+// lease lasts 30s from the dead worker's last heartbeat (rdb.LeaseDuration,
+// not configurable), the recoverer takes only leases expired 30s or more
+// ago (for clock skew), and it looks at start-up and then once a minute. So
+// the second worker recovers them on its second look, about 60s after the
+// kill; this case takes about 65s and runs in parallel with the others.
+func TestSIGKILLMidCallLosesNoPhone(t *testing.T) {
+	t.Parallel()
+	r := redistest.New(t)
+	f := newFleet(t, r.URL)
+	fake := geelarktest.NewServer(geelarktest.Config{Latency: 1500 * time.Millisecond})
+	t.Cleanup(fake.Close)
+	ids := phoneIDs("5577901", 1000)
+	f.enqueue(ids)
+
+	env := workerEnv(r.URL, fake.URL)
+	w1 := startProc(t, "worker 1", env, "worker")
+	eventually(t, 60*time.Second, func() bool { return w1.exited() || len(fake.Calls()) > 0 },
+		func() string { return "the fake got no call; log:\n" + tail(w1.stderr.String(), 30) })
+	if w1.exited() {
+		t.Fatalf("worker 1 exited %d; log:\n%s", w1.exitCode(), tail(w1.stderr.String(), 30))
+	}
+	w1.kill()
+	killed := time.Now()
+	inKilledCalls := calledIDs(fake.Calls())
+	t.Logf("SIGKILL with %d calls made (%d phones) by worker 1", len(fake.Calls()), len(inKilledCalls))
+
+	w2 := startProc(t, "worker 2", env, "worker")
+	f.waitSettled(len(ids), 150*time.Second, func() string { return tail(w2.stderr.String(), 30) })
+	t.Logf("all %d phones settled %v after the kill", len(ids), time.Since(killed).Round(time.Second))
+
+	byState, _ := f.assertNoneLost(ids, fake)
+	if byState["completed"] != len(ids) {
+		t.Errorf("phones by state %v: every phone starts at the fake, so each should be completed", byState)
+	}
+	dups, extra := duplicates(fake, ids)
+	for _, id := range dups {
+		if !inKilledCalls[id] {
+			t.Errorf("phone %s started %d times but was not in a call of the killed worker", id, fake.Starts(id))
+		}
+	}
+	t.Logf("duplicates: %d of %d phones started twice (%d extra starts); %d phones were in the killed worker's calls",
+		len(dups), len(ids), extra, len(inKilledCalls))
+
+	if code, _ := w2.stop(syscall.SIGTERM, 30*time.Second); code != 0 {
+		t.Errorf("worker 2 exited %d after SIGTERM; log:\n%s", code, tail(w2.stderr.String(), 30))
+	}
+}
