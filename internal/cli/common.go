@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -32,6 +33,19 @@ func (r *redisFlags) client() (*redis.Client, error) {
 	}
 	opt.PoolSize = max(opt.PoolSize, 64)
 	return redis.NewClient(opt), nil
+}
+
+// dial opens Redis and checks that it answers.
+func (r *redisFlags) dial(ctx context.Context) (*redis.Client, error) {
+	rdb, err := r.client()
+	if err != nil {
+		return nil, err
+	}
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("cannot reach Redis at %s: %v", rdb.Options().Addr, err)
+	}
+	return rdb, nil
 }
 
 // redactErr describes a Redis URL error without the URL, which may hold a

@@ -94,14 +94,11 @@ func runEnqueue(ctx context.Context, args []string, env Env) error {
 		return bad("%v; nothing was enqueued", err)
 	}
 
-	rdb, err := rf.client()
+	rdb, err := rf.dial(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w; nothing was enqueued", err)
 	}
 	defer rdb.Close()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("cannot reach Redis at %s: %v; nothing was enqueued", rdb.Options().Addr, err)
-	}
 	enq, err := enqueue.New(enqueue.Config{Redis: rdb, Retention: retention})
 	if err != nil {
 		return err

@@ -78,14 +78,11 @@ func runSchedule(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	defer log.Sync()
-	rdb, err := rf.client()
+	rdb, err := rf.dial(ctx)
 	if err != nil {
 		return err
 	}
 	defer rdb.Close()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("cannot reach Redis at %s: %v", rdb.Options().Addr, err)
-	}
 	fired := f.Schedules
 	if sub == "run" {
 		sc, _ := f.Find(name)

@@ -16,13 +16,9 @@ import (
 
 // connect parses nothing more: it opens Redis and checks that it answers.
 func connect(ctx context.Context, rf *redisFlags) (*redis.Client, *admin.Admin, error) {
-	rdb, err := rf.client()
+	rdb, err := rf.dial(ctx)
 	if err != nil {
 		return nil, nil, err
-	}
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		rdb.Close()
-		return nil, nil, fmt.Errorf("cannot reach Redis at %s: %v", rdb.Options().Addr, err)
 	}
 	enq, err := enqueue.New(enqueue.Config{Redis: rdb})
 	if err != nil {

@@ -100,14 +100,11 @@ func runWorker(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	rdb, err := rf.client()
+	rdb, err := rf.dial(ctx)
 	if err != nil {
 		return err
 	}
 	defer rdb.Close()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("cannot reach Redis at %s: %v", rdb.Options().Addr, err)
-	}
 	cfg := wf.config()
 	cfg.Redis, cfg.API, cfg.Logger = rdb, api, log
 	if cfg.Limiter, err = lf.limiter(rdb, log); err != nil {
