@@ -10,6 +10,7 @@ import (
 
 	"github.com/phonestart/phonestart/enqueue"
 	"github.com/phonestart/phonestart/geelark"
+	"github.com/phonestart/phonestart/internal/clock"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 )
@@ -65,16 +66,7 @@ func NewRunner(cfg Config) (*Runner, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.Sleep == nil {
-		cfg.Sleep = func(ctx context.Context, d time.Duration) error {
-			t := time.NewTimer(d)
-			defer t.Stop()
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-t.C:
-				return nil
-			}
-		}
+		cfg.Sleep = clock.Sleep
 	}
 	host, _ := os.Hostname()
 	return &Runner{cfg: cfg, id: host + ":" + strconv.Itoa(os.Getpid())}, nil

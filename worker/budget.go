@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/phonestart/phonestart/internal/clock"
 	"math"
 	"strconv"
 	"time"
@@ -71,7 +72,7 @@ func NewBudget(rdb redis.UniversalClient, cfg BudgetConfig) (*Budget, error) {
 		cfg.Endpoint = "start"
 	}
 	if cfg.Sleep == nil {
-		cfg.Sleep = sleepCtx
+		cfg.Sleep = clock.Sleep
 	}
 	return &Budget{
 		rdb: rdb, cfg: cfg,
@@ -85,17 +86,6 @@ func NewBudget(rdb redis.UniversalClient, cfg BudgetConfig) (*Budget, error) {
 // up to the millisecond.
 func spacing(w time.Duration, n int) int64 {
 	return int64(math.Ceil(float64(w.Milliseconds()) / float64(n-1)))
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // takeScript grants one call at ARGV[1] (Unix ms) when both theoretical

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/phonestart/phonestart/internal/clock"
 	"strconv"
 	"time"
 
@@ -29,10 +30,8 @@ func (w *Worker) admit(ctx context.Context) error {
 			lastLog = now
 			w.log.Warn("cannot check the API budget or pause in Redis; holding calls until it answers", zap.Error(err))
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Second):
+		if err := clock.Sleep(ctx, time.Second); err != nil {
+			return err
 		}
 	}
 }
