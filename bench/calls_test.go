@@ -8,12 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+
 	"github.com/phonestart/phonestart/enqueue"
+	"github.com/phonestart/phonestart/fleet"
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/geelark/geelarktest"
 	"github.com/phonestart/phonestart/worker"
-	"github.com/redis/go-redis/v9"
-	"go.uber.org/zap"
 )
 
 // optionSet is one set of start options and the share of phones with it.
@@ -108,7 +110,7 @@ func BenchmarkCalls(b *testing.B) {
 // startDefaultWorker starts a worker as `phonestart worker` runs by default.
 func startDefaultWorker(b *testing.B, rdb *redis.Client, api *geelark.Client) *worker.Worker {
 	b.Helper()
-	budget, err := worker.NewBudget(rdb, worker.BudgetConfig{})
+	budget, err := fleet.NewBudget(rdb, fleet.BudgetConfig{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -14,10 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+
+	"github.com/phonestart/phonestart/fleet"
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/geelark/geelarktest"
 	"github.com/phonestart/phonestart/worker"
-	"go.uber.org/zap"
 )
 
 // inFlight is how many phones BenchmarkMemory holds in calls at once.
@@ -51,7 +53,7 @@ func BenchmarkMemory(b *testing.B) {
 			enqueuePhones(b, rdb, phoneIDs("5577", inFlight), geelark.StartOptions{})
 			heap0, stacks0 := goMemory()
 			g0 := runtime.NumGoroutine()
-			budget, err := worker.NewBudget(rdb, worker.BudgetConfig{PerMinute: 1_000_000, PerHour: 100_000_000})
+			budget, err := fleet.NewBudget(rdb, fleet.BudgetConfig{PerMinute: 1_000_000, PerHour: 100_000_000})
 			if err != nil {
 				b.Fatal(err)
 			}

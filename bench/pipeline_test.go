@@ -13,12 +13,14 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"go.uber.org/zap"
+
 	"github.com/phonestart/phonestart/enqueue"
+	"github.com/phonestart/phonestart/fleet"
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/geelark/geelarktest"
 	"github.com/phonestart/phonestart/tasks"
 	"github.com/phonestart/phonestart/worker"
-	"go.uber.org/zap"
 )
 
 var (
@@ -180,7 +182,7 @@ func runPhonestart(b *testing.B, n int, profile bool) run {
 	began := time.Now()
 	enqueuePhones(b, rdb, ids, geelark.StartOptions{})
 	enq := time.Since(began)
-	budget, err := worker.NewBudget(rdb, worker.BudgetConfig{PerMinute: 1_000_000, PerHour: 100_000_000})
+	budget, err := fleet.NewBudget(rdb, fleet.BudgetConfig{PerMinute: 1_000_000, PerHour: 100_000_000})
 	if err != nil {
 		b.Fatal(err)
 	}

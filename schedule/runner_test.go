@@ -8,14 +8,16 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"go.uber.org/zap/zaptest"
+
 	"github.com/phonestart/phonestart/enqueue"
+	"github.com/phonestart/phonestart/fleet"
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/geelark/geelarktest"
 	"github.com/phonestart/phonestart/internal/redistest"
 	"github.com/phonestart/phonestart/schedule"
 	"github.com/phonestart/phonestart/tasks"
 	"github.com/phonestart/phonestart/worker"
-	"go.uber.org/zap/zaptest"
 )
 
 func ids(prefix string, n int) []string {
@@ -110,7 +112,7 @@ func TestGroupSelectionOf250ResolvesThrough3Pages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	budget, err := worker.NewBudget(rdb, worker.BudgetConfig{Endpoint: "list"})
+	budget, err := fleet.NewBudget(rdb, fleet.BudgetConfig{Endpoint: "list"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,10 +5,12 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/phonestart/phonestart/enqueue"
+	"github.com/phonestart/phonestart/fleet"
 	"github.com/phonestart/phonestart/geelark/geelarktest"
 	"github.com/phonestart/phonestart/worker"
-	"go.uber.org/zap"
 )
 
 // BenchmarkBudget10kPhones starts 10,000 phones at a budget of 600 calls a
@@ -20,7 +22,7 @@ func BenchmarkBudget10kPhones(b *testing.B) {
 	floor := time.Duration(phones/200-1) * (time.Minute / (perMinute - 1))
 	for range b.N {
 		e := newEnv(b, geelarktest.Config{RatePerMinute: perMinute})
-		bud, err := worker.NewBudget(e.rdb, worker.BudgetConfig{PerMinute: perMinute, PerHour: 100000})
+		bud, err := fleet.NewBudget(e.rdb, fleet.BudgetConfig{PerMinute: perMinute, PerHour: 100000})
 		if err != nil {
 			b.Fatal(err)
 		}

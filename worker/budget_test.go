@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/phonestart/phonestart/enqueue"
+	"github.com/phonestart/phonestart/fleet"
 	"github.com/phonestart/phonestart/geelark/geelarktest"
 	"github.com/phonestart/phonestart/tasks"
 	"github.com/phonestart/phonestart/worker"
@@ -35,7 +36,7 @@ func (e *env) startFleet(n int, clk *clock, perMinute int, tweak func(*worker.Co
 		cfg.Redis = rdb
 		cfg.Now = clk.Now
 		if perMinute > 0 {
-			b, err := worker.NewBudget(rdb, worker.BudgetConfig{PerMinute: perMinute, PerHour: 100000, Now: clk.Now, Sleep: clk.Sleep})
+			b, err := fleet.NewBudget(rdb, fleet.BudgetConfig{PerMinute: perMinute, PerHour: 100000, Now: clk.Now, Sleep: clk.Sleep})
 			if err != nil {
 				e.t.Fatal(err)
 			}
@@ -116,7 +117,7 @@ func TestRateLimitCodesPauseTheWholeFleet(t *testing.T) {
 			if inFlight > 3 {
 				t.Fatalf("%d calls refused: the fleet did not stop at the first", inFlight)
 			}
-			p, on, err := worker.Current(t.Context(), e.rdb, clk.Now())
+			p, on, err := fleet.CurrentPause(t.Context(), e.rdb, clk.Now())
 			if err != nil || !on {
 				t.Fatalf("no pause in Redis after %d: %v", tc.code, err)
 			}

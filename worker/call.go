@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/phonestart/phonestart/internal/clock"
 	"strconv"
 	"time"
 
-	"github.com/phonestart/phonestart/geelark"
+	"github.com/phonestart/phonestart/internal/clock"
+
 	"go.uber.org/zap"
+
+	"github.com/phonestart/phonestart/geelark"
 )
 
 // admit blocks until a call may be made: no fleet-wide pause is in force
@@ -37,7 +39,7 @@ func (w *Worker) admit(ctx context.Context) error {
 }
 
 func (w *Worker) admitOnce(ctx context.Context) error {
-	if p, on, err := w.pauses.fresh(ctx); err != nil {
+	if p, on, err := w.pauses.Fresh(ctx); err != nil {
 		return err
 	} else if on {
 		return &pausedError{p}
@@ -51,7 +53,7 @@ func (w *Worker) admitOnce(ctx context.Context) error {
 	}
 	w.metrics.waited(time.Since(began))
 	// A pause may have begun while this call waited for its token.
-	if p, on, err := w.pauses.fresh(ctx); err != nil {
+	if p, on, err := w.pauses.Fresh(ctx); err != nil {
 		return err
 	} else if on {
 		return &pausedError{p}
@@ -128,7 +130,7 @@ func (w *Worker) afterCall(ids []string, res *geelark.StartResult, err error, tr
 	w.log.Info("start call", append(fields, zap.Int("started", started), zap.Any("failed", codes),
 		zap.Int("unknown", unknown))...)
 	if started > 0 {
-		if err := w.pauses.unblock(ctx); err != nil {
+		if err := w.pauses.Unblock(ctx); err != nil {
 			w.log.Warn("cannot clear the account-wide error streak in Redis", zap.Error(err))
 		}
 	}
@@ -152,7 +154,7 @@ func (w *Worker) pauseFor(ctx context.Context, code int, msg string) {
 	default:
 		return
 	}
-	p, changed, err := w.pauses.set(ctx, code, msg, until)
+	p, changed, err := w.pauses.Set(ctx, code, msg, until)
 	if err != nil {
 		w.log.Error("cannot record the API pause in Redis", zap.Int("code", code), zap.Error(err))
 		return

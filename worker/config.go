@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/phonestart/phonestart/geelark"
-	"github.com/phonestart/phonestart/tasks"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
+
+	"github.com/phonestart/phonestart/fleet"
+	"github.com/phonestart/phonestart/geelark"
+	"github.com/phonestart/phonestart/tasks"
 )
 
 // Defaults of Config.
@@ -83,7 +85,8 @@ type Config struct {
 	// PollInterval is how often an idle worker looks for new tasks, and
 	// how often scheduled and retrying tasks are promoted. Default 1s.
 	PollInterval time.Duration
-	// Now is the clock. Default time.Now.
+	// Now is the clock of pauses and retry times. Default: fleet time,
+	// Redis's clock (see fleet.Clock).
 	Now func() time.Time
 }
 
@@ -98,7 +101,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.Logger = zap.NewNop()
 	}
 	if c.Now == nil {
-		c.Now = time.Now
+		c.Now = fleet.NewClock(c.Redis, nil).Now
 	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+
+	"github.com/phonestart/phonestart/fleet"
 )
 
 // PhoneError is a handler's verdict on one phone that did not start. Its
@@ -37,7 +39,7 @@ func (e *PhoneError) Unwrap() error {
 
 // pausedError sends a phone back to wait for the end of a fleet-wide pause.
 // It is not the phone's failure: its attempts do not count.
-type pausedError struct{ p Pause }
+type pausedError struct{ p fleet.Pause }
 
 func (e *pausedError) Error() string {
 	return fmt.Sprintf("waiting: calls paused until %s by geelark %d: %s",

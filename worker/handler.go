@@ -6,6 +6,8 @@ import (
 	"errors"
 
 	"github.com/hibiken/asynq"
+
+	"github.com/phonestart/phonestart/fleet"
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/tasks"
 )
@@ -32,7 +34,7 @@ func (h *StartHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	var res result
-	if pause, on, perr := w.pauses.current(ctx); perr == nil && on {
+	if pause, on, perr := w.pauses.Current(ctx); perr == nil && on {
 		err = h.wait(pause)
 	} else {
 		// asynq fails a task whose deadline passes, whatever the handler
@@ -115,11 +117,11 @@ func (h *StartHandler) codeErr(code int, msg string) error {
 		return &PhoneError{Code: code, Msg: msg, Permanent: true}
 	case geelark.ClassRateLimited, geelark.ClassAccount:
 		// The call that got this code paused the fleet; wait it out.
-		if p, on, err := h.w.pauses.current(context.Background()); err == nil && on {
+		if p, on, err := h.w.pauses.Current(context.Background()); err == nil && on {
 			return h.wait(p)
 		}
 		now := h.w.cfg.Now()
-		return &pausedError{Pause{Code: code, Msg: msg, Until: now.Add(max(info.RetryAfter(now), AccountProbeInterval))}}
+		return &pausedError{fleet.Pause{Code: code, Msg: msg, Until: now.Add(max(info.RetryAfter(now), AccountProbeInterval))}}
 	}
 	e := &PhoneError{Code: code, Msg: msg}
 	if info.Clears != nil {
@@ -130,7 +132,7 @@ func (h *StartHandler) codeErr(code int, msg string) error {
 
 // wait sends the phone back to wait out a pause, or dead-letters it when an
 // account-wide error has lasted longer than MaxWait.
-func (h *StartHandler) wait(p Pause) error {
+func (h *StartHandler) wait(p fleet.Pause) error {
 	if p.Class() == geelark.ClassAccount && !p.Since.IsZero() &&
 		h.w.cfg.Now().Sub(p.Since) >= h.w.cfg.MaxWait {
 		return &PhoneError{Code: p.Code, Msg: p.Msg + " (account-wide, unresolved for max-wait)", Permanent: true}

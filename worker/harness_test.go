@@ -7,14 +7,15 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap/zaptest"
+
 	"github.com/phonestart/phonestart/enqueue"
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/geelark/geelarktest"
 	"github.com/phonestart/phonestart/internal/redistest"
 	"github.com/phonestart/phonestart/tasks"
 	"github.com/phonestart/phonestart/worker"
-	"github.com/redis/go-redis/v9"
-	"go.uber.org/zap/zaptest"
 )
 
 // env is one scenario: a Redis, the fake API, a client of it, a producer.

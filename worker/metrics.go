@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/phonestart/phonestart/fleet"
 )
 
 // Metrics are a worker's Prometheus metrics. A Worker whose Config has a
@@ -42,7 +44,7 @@ type Metrics struct {
 	latency    prometheus.Histogram
 	budgetWait prometheus.Histogram
 
-	pause                       func() (Pause, bool)
+	pause                       func() (fleet.Pause, bool)
 	paused, pauseCode, pauseEnd *prometheus.Desc
 }
 
@@ -56,7 +58,7 @@ const (
 	outcomePaused  = "paused"
 )
 
-func newMetrics(pause func() (Pause, bool)) *Metrics {
+func newMetrics(pause func() (fleet.Pause, bool)) *Metrics {
 	const ns = "phonestart"
 	return &Metrics{
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -182,13 +184,4 @@ func (w *Worker) countPhone(outcome string, code int) {
 		}
 	})
 	w.metrics.phone(outcome, code)
-}
-
-// last returns the pause as last read from Redis, and whether it is in force
-// now. It does not touch Redis.
-func (p *pauses) last() (Pause, bool) {
-	p.mu.Lock()
-	c := p.cached
-	p.mu.Unlock()
-	return c, c.Until.After(p.now())
 }

@@ -4,9 +4,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/phonestart/phonestart/geelark/geelarktest"
 	"github.com/phonestart/phonestart/worker"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 func TestMetricsRegisterOncePerRegistry(t *testing.T) {

@@ -5,13 +5,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/phonestart/phonestart/enqueue"
-	"github.com/phonestart/phonestart/geelark/geelarktest"
-	"github.com/phonestart/phonestart/tasks"
-	"github.com/phonestart/phonestart/worker"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/phonestart/phonestart/enqueue"
+	"github.com/phonestart/phonestart/fleet"
+	"github.com/phonestart/phonestart/geelark/geelarktest"
+	"github.com/phonestart/phonestart/tasks"
 )
 
 // While Redis can't be reached, the budget can't be checked: the worker
@@ -27,7 +28,7 @@ func TestRedisAwayHoldsCalls(t *testing.T) {
 	cfg := e.fastConfig()
 	cfg.Logger = zap.New(core)
 	cfg.BatchWait = 1500 * time.Millisecond
-	b, err := worker.NewBudget(e.rdb, worker.BudgetConfig{})
+	b, err := fleet.NewBudget(e.rdb, fleet.BudgetConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

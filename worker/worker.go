@@ -16,8 +16,10 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/phonestart/phonestart/tasks"
 	"go.uber.org/zap"
+
+	"github.com/phonestart/phonestart/fleet"
+	"github.com/phonestart/phonestart/tasks"
 )
 
 // Worker processes start-phone tasks until shut down.
@@ -25,7 +27,7 @@ type Worker struct {
 	cfg     Config
 	log     *zap.Logger
 	srv     *asynq.Server
-	pauses  *pauses
+	pauses  *fleet.Pauses
 	batcher *batcher
 	stats   *counters
 	metrics *Metrics // nil without Config.Registerer
@@ -42,11 +44,11 @@ func New(cfg Config) (*Worker, error) {
 	w := &Worker{
 		cfg:    cfg,
 		log:    cfg.Logger,
-		pauses: newPauses(cfg.Redis, cfg.Now),
+		pauses: fleet.NewPauses(cfg.Redis, cfg.Now),
 		stats:  newCounters(),
 	}
 	if cfg.Registerer != nil {
-		w.metrics = newMetrics(w.pauses.last)
+		w.metrics = newMetrics(w.pauses.Last)
 		if err := cfg.Registerer.Register(w.metrics); err != nil {
 			return nil, fmt.Errorf("worker: config: Registerer: %w", err)
 		}

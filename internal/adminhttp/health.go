@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/phonestart/phonestart/fleet"
 	"github.com/phonestart/phonestart/geelark"
-	"github.com/phonestart/phonestart/worker"
 )
 
 // healthz answers 200 while the process serves HTTP at all.
@@ -40,7 +40,7 @@ func (s *Server) notReady(ctx context.Context) string {
 		return fmt.Sprintf("Redis at %s does not answer: %v", s.cfg.Redis.Options().Addr, err)
 	}
 	now := s.cfg.Now()
-	p, on, err := worker.Current(ctx, s.cfg.Redis, now)
+	p, on, err := fleet.CurrentPause(ctx, s.cfg.Redis, now)
 	if err != nil {
 		return fmt.Sprintf("cannot read the fleet pause in Redis: %v", err)
 	}

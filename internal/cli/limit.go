@@ -1,18 +1,20 @@
 package cli
 
 import (
-	"github.com/phonestart/phonestart/worker"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
+
+	"github.com/phonestart/phonestart/fleet"
+	"github.com/phonestart/phonestart/worker"
 )
 
 // limitFlags are the fleet-wide API budget.
 type limitFlags struct{ perMinute, perHour int }
 
 func (l *limitFlags) register(s *settings) {
-	s.Int(&l.perMinute, "rate-per-minute", "PHONESTART_RATE_PER_MINUTE", worker.DefaultRatePerMinute,
+	s.Int(&l.perMinute, "rate-per-minute", "PHONESTART_RATE_PER_MINUTE", fleet.DefaultRatePerMinute,
 		"API calls a minute for the whole fleet (GeeLark allows 200)", between(2, 1000000))
-	s.Int(&l.perHour, "rate-per-hour", "PHONESTART_RATE_PER_HOUR", worker.DefaultRatePerHour,
+	s.Int(&l.perHour, "rate-per-hour", "PHONESTART_RATE_PER_HOUR", fleet.DefaultRatePerHour,
 		"API calls an hour for the whole fleet (GeeLark allows 24,000)", between(2, 100000000))
 }
 
@@ -21,7 +23,7 @@ func (l *limitFlags) limiter(rdb *redis.Client, log *zap.Logger) (worker.Limiter
 		log.Warn("API budget above GeeLark's documented 200 calls a minute / 24,000 an hour: going over can lock the account out for two hours",
 			zap.Int("per_minute", l.perMinute), zap.Int("per_hour", l.perHour))
 	}
-	b, err := worker.NewBudget(rdb, worker.BudgetConfig{PerMinute: l.perMinute, PerHour: l.perHour})
+	b, err := fleet.NewBudget(rdb, fleet.BudgetConfig{PerMinute: l.perMinute, PerHour: l.perHour})
 	if err != nil {
 		return nil, bad("%v", err)
 	}
@@ -30,6 +32,6 @@ func (l *limitFlags) limiter(rdb *redis.Client, log *zap.Logger) (worker.Limiter
 
 // demoLimiter is the demo's budget: the production default.
 func demoLimiter(rdb *redis.Client) worker.Limiter {
-	b, _ := worker.NewBudget(rdb, worker.BudgetConfig{})
+	b, _ := fleet.NewBudget(rdb, fleet.BudgetConfig{})
 	return b
 }

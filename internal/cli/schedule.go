@@ -7,11 +7,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/phonestart/phonestart/enqueue"
-	"github.com/phonestart/phonestart/schedule"
-	"github.com/phonestart/phonestart/worker"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
+
+	"github.com/phonestart/phonestart/enqueue"
+	"github.com/phonestart/phonestart/fleet"
+	"github.com/phonestart/phonestart/schedule"
 )
 
 // runSchedule runs `schedule [--file F]`, `schedule list --file F` and
@@ -124,7 +125,7 @@ func newScheduleRunner(rdb *redis.Client, fired []*schedule.Schedule, af *apiFla
 		if err != nil {
 			return nil, err
 		}
-		b, err := worker.NewBudget(rdb, worker.BudgetConfig{Endpoint: "list", PerMinute: lf.perMinute, PerHour: lf.perHour})
+		b, err := fleet.NewBudget(rdb, fleet.BudgetConfig{Endpoint: "list", PerMinute: lf.perMinute, PerHour: lf.perHour})
 		if err != nil {
 			return nil, bad("%v", err)
 		}

@@ -7,11 +7,12 @@ import (
 	"io"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/phonestart/phonestart/enqueue"
+	"github.com/phonestart/phonestart/fleet"
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/internal/admin"
-	"github.com/phonestart/phonestart/worker"
-	"github.com/redis/go-redis/v9"
 )
 
 // connect parses nothing more: it opens Redis and checks that it answers.
@@ -62,10 +63,10 @@ func runStatus(ctx context.Context, args []string, env Env) error {
 	}
 	printCounts(env.Stdout, c)
 	now := time.Now()
-	if used, limit, err := worker.BudgetUsed(ctx, rdb, now); err == nil && limit > 0 {
+	if used, limit, err := fleet.BudgetUsed(ctx, rdb, fleet.EndpointStart, now); err == nil && limit > 0 {
 		fmt.Fprintf(env.Stdout, "api budget %d of %d calls this minute\n", used, limit)
 	}
-	p, on, err := worker.Current(ctx, rdb, now)
+	p, on, err := fleet.CurrentPause(ctx, rdb, now)
 	if err != nil {
 		return err
 	}
@@ -80,7 +81,7 @@ func printCounts(w io.Writer, c admin.Counts) {
 		c.Pending, c.Scheduled, c.Retry, c.Active, c.Dead)
 }
 
-func printPause(w io.Writer, p worker.Pause, now time.Time) {
+func printPause(w io.Writer, p fleet.Pause, now time.Time) {
 	fmt.Fprintf(w, "PAUSED     until %s (in %s): geelark %d: %s (%s)\n",
 		p.Until.UTC().Format(time.RFC3339), p.Until.Sub(now).Round(time.Second), p.Code, p.Msg, geelark.Lookup(p.Code).Meaning)
 }

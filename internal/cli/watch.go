@@ -10,11 +10,12 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/phonestart/phonestart/fleet"
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/internal/admin"
 	"github.com/phonestart/phonestart/tasks"
-	"github.com/phonestart/phonestart/worker"
-	"github.com/redis/go-redis/v9"
 )
 
 // Terminal escapes: clear the screen, move home, clear to the end of the
@@ -86,7 +87,7 @@ func (v *watcher) frame(ctx context.Context, b *strings.Builder, now time.Time) 
 	if n, err := v.startedTotal(); err == nil {
 		fmt.Fprintf(b, "started    %s\n", v.rate(now, n))
 	}
-	used, limit, err := worker.BudgetUsed(ctx, v.rdb, now)
+	used, limit, err := fleet.BudgetUsed(ctx, v.rdb, fleet.EndpointStart, now)
 	switch {
 	case err != nil:
 		fmt.Fprintf(b, "api budget cannot read: %v\n", err)
@@ -99,7 +100,7 @@ func (v *watcher) frame(ctx context.Context, b *strings.Builder, now time.Time) 
 		}
 		b.WriteString("\n")
 	}
-	p, on, err := worker.Current(ctx, v.rdb, now)
+	p, on, err := fleet.CurrentPause(ctx, v.rdb, now)
 	switch {
 	case err != nil:
 		fmt.Fprintf(b, "pause      cannot read: %v\n", err)

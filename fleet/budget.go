@@ -1,4 +1,4 @@
-package worker
+package fleet
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 	"time"
+	"math/rand/v2"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -20,10 +21,6 @@ const (
 	DefaultRatePerHour   = 20000
 )
 
-// budgetKey names the Redis keys of one endpoint's budget:
-// phonestart:budget:<endpoint>:<what>.
-func budgetKey(endpoint, what string) string { return "phonestart:budget:" + endpoint + ":" + what }
-
 // BudgetConfig configures a Budget.
 type BudgetConfig struct {
 	// Endpoint names the budget: GeeLark's limits are per endpoint, so each
@@ -33,8 +30,8 @@ type BudgetConfig struct {
 	// 60-second and any 3600-second window. Defaults 180 and 20,000.
 	PerMinute int
 	PerHour   int
-	// Now is the clock; Sleep waits for d or ctx. Defaults: the wall clock.
-	// Every worker's clock must agree to well under a second (NTP).
+	// Now is the clock; Sleep waits for d or ctx. Defaults: fleet time
+	// (NewClock on the same Redis) and a timer.
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
 }
@@ -54,7 +51,7 @@ type Budget struct {
 // NewBudget returns the fleet budget kept in rdb.
 func NewBudget(rdb redis.UniversalClient, cfg BudgetConfig) (*Budget, error) {
 	if rdb == nil {
-		return nil, errors.New("worker: budget: Redis is required")
+		return nil, errors.New("fleet: budget: Redis is required")
 	}
 	if cfg.PerMinute == 0 {
 		cfg.PerMinute = DefaultRatePerMinute
@@ -63,10 +60,10 @@ func NewBudget(rdb redis.UniversalClient, cfg BudgetConfig) (*Budget, error) {
 		cfg.PerHour = DefaultRatePerHour
 	}
 	if cfg.PerMinute < 2 || cfg.PerHour < 2 {
-		return nil, fmt.Errorf("worker: budget: %d a minute and %d an hour: each must be at least 2", cfg.PerMinute, cfg.PerHour)
+		return nil, fmt.Errorf("fleet: budget: %d a minute and %d an hour: each must be at least 2", cfg.PerMinute, cfg.PerHour)
 	}
 	if cfg.Now == nil {
-		cfg.Now = time.Now
+		cfg.Now = NewClock(rdb, nil).Now
 	}
 	if cfg.Endpoint == "" {
 		cfg.Endpoint = "start"
@@ -111,7 +108,7 @@ func (b *Budget) Wait(ctx context.Context) error {
 		now := b.cfg.Now()
 		minute := now.Unix() / 60
 		wait, err := takeScript.Run(ctx, b.rdb,
-			[]string{b.key("tat:minute"), b.key("tat:hour"), b.key("limit"), b.key("calls:" + strconv.FormatInt(minute, 10))},
+			[]string{b.key("tat:minute"), b.key("tat:hour"), b.key("limit"), callsKey(b.cfg.Endpoint, minute)},
 			now.UnixMilli(), b.minuteMS, b.hrMS, b.cfg.PerMinute).Int64()
 		if err != nil {
 			return fmt.Errorf("api budget: %w", err)
@@ -128,11 +125,11 @@ func (b *Budget) Wait(ctx context.Context) error {
 
 func (b *Budget) key(what string) string { return budgetKey(b.cfg.Endpoint, what) }
 
-// BudgetUsed returns the start calls granted in the current minute (by the
-// calendar) and the per-minute limit, or a zero limit when no worker has
+// BudgetUsed returns the calls granted to endpoint in the current minute (by
+// the calendar) and its per-minute limit, or a zero limit when no worker has
 // metered a call yet.
-func BudgetUsed(ctx context.Context, rdb redis.UniversalClient, now time.Time) (used, limit int, err error) {
-	vals, err := rdb.MGet(ctx, budgetKey("start", "limit"), budgetKey("start", "calls:"+strconv.FormatInt(now.Unix()/60, 10))).Result()
+func BudgetUsed(ctx context.Context, rdb redis.UniversalClient, endpoint string, now time.Time) (used, limit int, err error) {
+	vals, err := rdb.MGet(ctx, budgetKey(endpoint, "limit"), callsKey(endpoint, now.Unix()/60)).Result()
 	if err != nil {
 		return 0, 0, err
 	}
@@ -142,4 +139,12 @@ func BudgetUsed(ctx context.Context, rdb redis.UniversalClient, now time.Time) (
 		return n
 	}
 	return num(vals[1]), num(vals[0]), nil
+}
+
+// jitter returns a random duration in [0, d).
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return rand.N(d)
 }

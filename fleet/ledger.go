@@ -1,0 +1,174 @@
+package fleet
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/phonestart/phonestart/geelark"
+	"github.com/redis/go-redis/v9"
+)
+
+// Reasons a phone is dead, the Reason of a DeadPhone.
+const (
+	// ReasonGeeLark: a GeeLark code decided it (Code says which).
+	ReasonGeeLark = "geelark"
+	// ReasonUnknown: its attempts ran out without GeeLark ever answering
+	// for it (timeouts, unreadable replies); Code is 0.
+	ReasonUnknown = "unknown"
+	// ReasonBadTask: its task could not be read; Code is 0.
+	ReasonBadTask = "bad_task"
+)
+
+// Actions of a DeadPhone.
+const ActionStart = "start"
+
+// DeadPhone is one entry of the dead-letter ledger.
+type DeadPhone struct {
+	ID       string               `json:"id"`
+	Action   string               `json:"action"`
+	Code     int                  `json:"code"` // GeeLark's code; 0 when none decided it
+	Reason   string               `json:"reason"`
+	Msg      string               `json:"msg"`
+	Attempts int                  `json:"attempts"`
+	FailedAt time.Time            `json:"failed_at"`
+	Options  geelark.StartOptions `json:"options"`
+}
+
+// Ledger is the dead-letter ledger: every phone that will not start without
+// a person, kept until it is requeued or purged, or until Retention. Unlike
+// asynq's archive it has no size cap.
+type Ledger struct {
+	rdb redis.UniversalClient
+	// Retention, when positive, drops entries that failed longer ago.
+	Retention time.Duration
+}
+
+// NewLedger returns the ledger kept in rdb. retention 0 keeps entries until
+// they are requeued or purged.
+func NewLedger(rdb redis.UniversalClient, retention time.Duration) *Ledger {
+	return &Ledger{rdb: rdb, Retention: retention}
+}
+
+// addDead writes an entry and drops up to 500 entries older than the
+// retention cutoff ARGV[4] (0: none).
+var addDead = redis.NewScript(`
+redis.call("HSET", KEYS[1], ARGV[1], ARGV[2])
+redis.call("ZADD", KEYS[2], 0, ARGV[1])
+redis.call("ZADD", KEYS[3], ARGV[3], ARGV[1])
+if ARGV[4] ~= "0" then
+  local old = redis.call("ZRANGEBYSCORE", KEYS[3], "-inf", "(" .. ARGV[4], "LIMIT", 0, 500)
+  for _, id in ipairs(old) do
+    redis.call("HDEL", KEYS[1], id)
+    redis.call("ZREM", KEYS[2], id)
+    redis.call("ZREM", KEYS[3], id)
+  end
+end
+return 1`)
+
+// Add records d, replacing any entry of the same phone.
+func (l *Ledger) Add(ctx context.Context, d DeadPhone) error {
+	if d.ID == "" {
+		return errors.New("fleet: ledger: entry without id")
+	}
+	if d.Action == "" {
+		d.Action = ActionStart
+	}
+	d.FailedAt = d.FailedAt.UTC()
+	b, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	cutoff := int64(0)
+	if l.Retention > 0 {
+		cutoff = d.FailedAt.Add(-l.Retention).UnixMilli()
+	}
+	return addDead.Run(ctx, l.rdb, []string{deadKey, deadIDsKey, deadTimeKey},
+		d.ID, b, d.FailedAt.UnixMilli(), cutoff).Err()
+}
+
+// Count returns how many phones are dead.
+func (l *Ledger) Count(ctx context.Context) (int, error) {
+	n, err := l.rdb.ZCard(ctx, deadIDsKey).Result()
+	return int(n), err
+}
+
+// Page returns up to limit entries in ID order, starting after the phone
+// after ("" for the first page), and the ID to pass as after for the next
+// page ("" on the last).
+func (l *Ledger) Page(ctx context.Context, after string, limit int) ([]DeadPhone, string, error) {
+	if limit <= 0 {
+		return nil, "", fmt.Errorf("fleet: ledger: page size %d is not positive", limit)
+	}
+	min := "-"
+	if after != "" {
+		min = "(" + after
+	}
+	ids, err := l.rdb.ZRangeByLex(ctx, deadIDsKey, &redis.ZRangeBy{Min: min, Max: "+", Count: int64(limit) + 1}).Result()
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(ids) > limit {
+		ids = ids[:limit]
+		next = ids[limit-1]
+	}
+	out, err := l.Get(ctx, ids...)
+	return out, next, err
+}
+
+// Newest returns up to limit entries, the latest failure first.
+func (l *Ledger) Newest(ctx context.Context, limit int) ([]DeadPhone, error) {
+	ids, err := l.rdb.ZRevRange(ctx, deadTimeKey, 0, int64(limit)-1).Result()
+	if err != nil {
+		return nil, err
+	}
+	return l.Get(ctx, ids...)
+}
+
+// Get returns the entries of the phones named, in that order, skipping
+// phones that are not dead.
+func (l *Ledger) Get(ctx context.Context, ids ...string) ([]DeadPhone, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	vals, err := l.rdb.HMGet(ctx, deadKey, ids...).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]DeadPhone, 0, len(ids))
+	for i, v := range vals {
+		s, ok := v.(string)
+		if !ok {
+			continue
+		}
+		var d DeadPhone
+		if err := json.Unmarshal([]byte(s), &d); err != nil {
+			return nil, fmt.Errorf("fleet: ledger: entry of %s: %w", ids[i], err)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// Remove drops the entries of the phones named and returns how many there
+// were.
+func (l *Ledger) Remove(ctx context.Context, ids ...string) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	members := make([]any, len(ids))
+	for i, id := range ids {
+		members[i] = id
+	}
+	pipe := l.rdb.TxPipeline()
+	n := pipe.HDel(ctx, deadKey, ids...)
+	pipe.ZRem(ctx, deadIDsKey, members...)
+	pipe.ZRem(ctx, deadTimeKey, members...)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return 0, err
+	}
+	return int(n.Val()), nil
+}
