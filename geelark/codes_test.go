@@ -1,6 +1,7 @@
 package geelark_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -22,6 +23,9 @@ var documentedCodes = []struct {
 	{47002, geelark.ClassTransient},
 	{43020, geelark.ClassTransient},
 	{43029, geelark.ClassTransient},
+	// Stop endpoint.
+	{43005, geelark.ClassTransient},
+	{43006, geelark.ClassTransient},
 	// Other cloud phone codes.
 	{43008, geelark.ClassTransient},
 	{43010, geelark.ClassStarted},
@@ -151,5 +155,46 @@ func TestRetryAfter(t *testing.T) {
 				t.Errorf("RetryAfter = %v, reaching %v, want %v", d, got.UTC(), tt.want)
 			}
 		})
+	}
+}
+
+// TestCodeFlags pins which codes carry each flag: a worker splits calls on
+// PerID codes, stops at start-up on Setup codes and pauses only itself on
+// PerWorker codes, so a flag moved by mistake changes what the fleet does.
+func TestCodeFlags(t *testing.T) {
+	t.Parallel()
+	perID := map[int]bool{40004: true, 40005: true, 40009: true}
+	setup := map[int]bool{40003: true, 40011: true, 40012: true, 40013: true, 40015: true, 40016: true}
+	perWorker := map[int]bool{40003: true, 40016: true}
+	for _, ci := range geelark.Codes() {
+		if ci.PerID != perID[ci.Code] {
+			t.Errorf("%d: PerID %t, want %t", ci.Code, ci.PerID, perID[ci.Code])
+		}
+		if ci.Setup != setup[ci.Code] {
+			t.Errorf("%d: Setup %t, want %t", ci.Code, ci.Setup, setup[ci.Code])
+		}
+		if ci.Setup != (ci.Fix != "") {
+			t.Errorf("%d: Setup %t with Fix %q: a setup code names its fix, no other code has one", ci.Code, ci.Setup, ci.Fix)
+		}
+		if ci.PerWorker != perWorker[ci.Code] {
+			t.Errorf("%d: PerWorker %t, want %t", ci.Code, ci.PerWorker, perWorker[ci.Code])
+		}
+		if ci.PerWorker && !ci.Setup {
+			t.Errorf("%d: PerWorker without Setup", ci.Code)
+		}
+		if ci.PerID && (ci.Class == geelark.ClassTransient || ci.Class == geelark.ClassStarted) {
+			t.Errorf("%d: PerID on a %s code: a split call would retry or count phones it should not", ci.Code, ci.Class)
+		}
+	}
+	for code, want := range map[int]string{
+		40003: "GEELARK_API_KEY",
+		40016: "IP whitelist",
+	} {
+		if fix := geelark.Lookup(code).Fix; !strings.Contains(fix, want) {
+			t.Errorf("Lookup(%d).Fix = %q, want it to name %q", code, fix, want)
+		}
+	}
+	if ci := geelark.Lookup(49999); ci.PerID || ci.Setup || ci.PerWorker || ci.Fix != "" {
+		t.Errorf("an unknown code carries flags: %+v", ci)
 	}
 }

@@ -37,13 +37,28 @@ type StartOptions struct {
 	HideMirror bool `json:"hide_mirror,omitempty"`
 }
 
-// Validate reports the first option outside what the API accepts.
+// OptionError is the error of StartOptions.Validate: the option named by
+// Field is outside what the API accepts. Callers tell the field from Field,
+// never from the message.
+type OptionError struct {
+	// Field is the option's name as in the API's request body: "width" or
+	// "center".
+	Field string
+	// Err says what is wrong with it, e.g. "width 900 is outside 200..600".
+	Err error
+}
+
+func (e *OptionError) Error() string { return e.Err.Error() }
+func (e *OptionError) Unwrap() error { return e.Err }
+
+// Validate reports the first option outside what the API accepts, as an
+// *OptionError.
 func (o StartOptions) Validate() error {
 	if o.Width != 0 && (o.Width < MinWidth || o.Width > MaxWidth) {
-		return fmt.Errorf("width %d is outside %d..%d", o.Width, MinWidth, MaxWidth)
+		return &OptionError{Field: "width", Err: fmt.Errorf("width %d is outside %d..%d", o.Width, MinWidth, MaxWidth)}
 	}
 	if o.Center != nil && *o.Center != 0 && *o.Center != 1 {
-		return fmt.Errorf("center %d is not 0 or 1", *o.Center)
+		return &OptionError{Field: "center", Err: fmt.Errorf("center %d is not 0 or 1", *o.Center)}
 	}
 	return nil
 }
@@ -85,20 +100,34 @@ func ValidateID(id string) error {
 	return nil
 }
 
-// ErrInvalidRequest is wrapped by every error StartPhones or ListPhones
-// returns before sending anything because the request itself is wrong.
+// ErrInvalidRequest is wrapped by every error StartPhones, StopPhones,
+// StatusPhones, ListPhones or SetCallback returns before sending anything because the request itself is wrong.
 var ErrInvalidRequest = errors.New("invalid request")
 
 // validateStart checks a start request before anything is sent.
 func validateStart(ids []string, opts StartOptions) error {
+	if err := validateIDs("start", ids, MaxStartIDs); err != nil {
+		return err
+	}
+	if err := opts.Validate(); err != nil {
+		// Both wrapped: errors.Is finds ErrInvalidRequest and errors.As the
+		// *OptionError with its field.
+		return fmt.Errorf("geelark: start: %w: %w", ErrInvalidRequest, err)
+	}
+	return nil
+}
+
+// validateIDs checks the IDs of a batch call to endpoint op: 1..limit
+// distinct valid IDs.
+func validateIDs(op string, ids []string, limit int) error {
 	invalid := func(format string, args ...any) error {
-		return fmt.Errorf("geelark: start: %w: %s", ErrInvalidRequest, fmt.Sprintf(format, args...))
+		return fmt.Errorf("geelark: %s: %w: %s", op, ErrInvalidRequest, fmt.Sprintf(format, args...))
 	}
 	if len(ids) == 0 {
 		return invalid("no phone IDs")
 	}
-	if len(ids) > MaxStartIDs {
-		return invalid("%d phone IDs, at most %d per call", len(ids), MaxStartIDs)
+	if len(ids) > limit {
+		return invalid("%d phone IDs, at most %d per call", len(ids), limit)
 	}
 	seen := make(map[string]struct{}, len(ids))
 	for i, id := range ids {
@@ -109,9 +138,6 @@ func validateStart(ids []string, opts StartOptions) error {
 			return invalid("ids[%d]: phone ID %q appears twice", i, id)
 		}
 		seen[id] = struct{}{}
-	}
-	if err := opts.Validate(); err != nil {
-		return invalid("%v", err)
 	}
 	return nil
 }

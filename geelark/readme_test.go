@@ -18,9 +18,18 @@ func TestREADMECodeTableMatchesLookup(t *testing.T) {
 	}
 	readme := string(b)
 	for _, c := range geelark.Codes() {
-		row := fmt.Sprintf("| %d | %s | %s | %s |", c.Code, c.Meaning, c.Class, c.Reason)
+		row := fmt.Sprintf("| %d | %s | %s | %s | %s | %s | %s |",
+			c.Code, c.Meaning, c.Class, yes(c.PerID), yes(c.PerWorker), c.Fix, c.Reason)
 		if !strings.Contains(readme, row) {
 			t.Errorf("README lacks the row\n%s", row)
 		}
 	}
+}
+
+// yes is a flag as the README's code table shows it.
+func yes(b bool) string {
+	if b {
+		return "yes"
+	}
+	return ""
 }
