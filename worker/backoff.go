@@ -31,6 +31,10 @@ func jitter(d time.Duration) time.Duration {
 	return rand.N(d)
 }
 
+// waitRetry is about how long a phone waits (see waitError) before it
+// comes round again.
+const waitRetry = 10 * time.Second
+
 // retryDelay is the worker's asynq.RetryDelayFunc.
 func (w *Worker) retryDelay(n int, err error, _ *asynq.Task) time.Duration {
 	now := w.cfg.Now()
@@ -43,6 +47,10 @@ func (w *Worker) retryDelay(n int, err error, _ *asynq.Task) time.Duration {
 	}
 	if errors.Is(err, errHandBack) {
 		return 0
+	}
+	var we *waitError
+	if errors.As(err, &we) {
+		return waitRetry + jitter(waitRetry)
 	}
 	var ph *PhoneError
 	if errors.As(err, &ph) && !ph.RetryAt.IsZero() {

@@ -44,7 +44,7 @@ func BenchmarkBudget10kPhones(b *testing.B) {
 			time.Sleep(10 * time.Millisecond)
 		}
 		took := time.Since(began)
-		w.Shutdown()
+		w.Shutdown(context.Background())
 		calls := len(e.fake.Calls())
 		b.ReportMetric(took.Seconds(), "s/10k-phones")
 		b.ReportMetric(floor.Seconds(), "s-floor")

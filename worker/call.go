@@ -7,20 +7,23 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/phonestart/phonestart/internal/clock"
-
 	"go.uber.org/zap"
 
 	"github.com/phonestart/phonestart/geelark"
+	"github.com/phonestart/phonestart/internal/clock"
 )
 
 // admit blocks until a call may be made: no fleet-wide pause is in force
 // and the limiter grants a token. A pause returns a *pausedError. While Redis
 // can't be read, admit waits and retries rather than call unmetered.
 func (w *Worker) admit(ctx context.Context) error {
+	return w.admitWith(ctx, w.cfg.Limiter)
+}
+
+func (w *Worker) admitWith(ctx context.Context, lim Limiter) error {
 	lastLog := time.Time{}
 	for {
-		err := w.admitOnce(ctx)
+		err := w.admitOnce(ctx, lim)
 		if err == nil || ctx.Err() != nil {
 			return err
 		}
@@ -38,17 +41,17 @@ func (w *Worker) admit(ctx context.Context) error {
 	}
 }
 
-func (w *Worker) admitOnce(ctx context.Context) error {
+func (w *Worker) admitOnce(ctx context.Context, lim Limiter) error {
 	if p, on, err := w.pauses.Fresh(ctx); err != nil {
 		return err
 	} else if on {
 		return &pausedError{p}
 	}
-	if w.cfg.Limiter == nil {
+	if lim == nil {
 		return nil
 	}
 	began := time.Now()
-	if err := w.cfg.Limiter.Wait(ctx); err != nil {
+	if err := lim.Wait(ctx); err != nil {
 		return err
 	}
 	w.metrics.waited(time.Since(began))
@@ -61,22 +64,65 @@ func (w *Worker) admitOnce(ctx context.Context) error {
 	return nil
 }
 
-// send makes one call for batch and delivers each phone's result.
+// send settles a batch the batcher admitted: phones whose last call went
+// unanswered are checked first (reconcile), and the rest are started in
+// one call.
 func (w *Worker) send(opts geelark.StartOptions, batch []*request) {
+	batch = w.reconcile(batch)
+	if len(batch) > 0 {
+		w.call(opts, batch)
+	}
+}
+
+// call makes one start call for batch and delivers each phone's result.
+// Each phone is marked as sent in Redis before the call and unmarked once
+// its outcome is known, so that a phone whose answer is lost (this worker
+// killed, a timeout, an unreadable reply) is checked, not started blindly,
+// when it comes round again.
+//
+// A call refused with a code that one of its IDs can cause (geelark.Info's
+// PerID, e.g. 40004) is split in halves, each sent again at once within the
+// budget, down to single IDs: only the phones that fail alone get the code.
+func (w *Worker) call(opts geelark.StartOptions, batch []*request) {
+	ctx := context.Background()
 	ids := make([]string, len(batch))
 	for i, r := range batch {
 		ids[i] = r.id
 	}
+	if err := w.sent.Mark(ctx, strconv.FormatInt(time.Now().UnixMilli(), 10), ids); err != nil {
+		// Without the mark a lost answer could start the phones twice.
+		w.log.Warn("cannot mark phones as sent in Redis; handing them back unsent", zap.Int("n", len(ids)), zap.Error(err))
+		deliver(batch, result{err: &waitError{reason: "cannot mark phones as sent in Redis: " + err.Error()}})
+		return
+	}
 	began := time.Now()
 	// The call does not take a handler's context: one handler giving up
 	// must not abort the call for the others.
-	res, err := w.cfg.API.StartPhones(context.Background(), ids, opts)
+	res, err := w.cfg.API.StartPhones(ctx, ids, opts)
 	latency := time.Since(began)
 	traceID := ""
 	if res != nil {
 		traceID = res.TraceID
 	}
 	w.afterCall(ids, res, err, traceID, latency)
+
+	var apiErr *geelark.APIError
+	refused := errors.As(err, &apiErr)
+	known := make([]string, 0, len(ids))
+	for i, id := range ids {
+		if refused || (err == nil && res.Outcomes[i].Status != geelark.StatusUnknown) {
+			known = append(known, id)
+		}
+	}
+	if cerr := w.sent.Clear(ctx, known); cerr != nil {
+		// The phones are checked before their next start: a status call,
+		// not a second start.
+		w.log.Warn("cannot clear the sent marks of answered phones", zap.Error(cerr))
+	}
+	if refused && len(batch) > 1 && geelark.Lookup(apiErr.Code).PerID {
+		w.split(opts, batch, apiErr)
+		return
+	}
 	for i, r := range batch {
 		out := result{traceID: traceID, err: err}
 		if err == nil {
@@ -86,24 +132,44 @@ func (w *Worker) send(opts geelark.StartOptions, batch []*request) {
 	}
 }
 
+// split sends each half of a refused batch again, each within the budget.
+func (w *Worker) split(opts geelark.StartOptions, batch []*request, cause *geelark.APIError) {
+	mid := len(batch) / 2
+	w.log.Info("start call refused with a code one phone can cause: sending each half on its own",
+		zap.Int("code", cause.Code), zap.String("trace_id", cause.TraceID), zap.Int("n", len(batch)))
+	for _, half := range [][]*request{batch[:mid], batch[mid:]} {
+		if err := w.admit(context.Background()); err != nil {
+			deliver(half, result{err: err})
+			continue
+		}
+		w.call(opts, half)
+	}
+}
+
+func deliver(batch []*request, res result) {
+	for _, r := range batch {
+		r.done <- res
+	}
+}
+
 // afterCall logs the call, counts it, and turns rate-limit and account-wide
 // codes into a fleet-wide pause.
 func (w *Worker) afterCall(ids []string, res *geelark.StartResult, err error, traceID string, latency time.Duration) {
 	ctx := context.Background()
-	fields := []zap.Field{
-		zap.String("trace_id", traceID), zap.Int("n", len(ids)), zap.Strings("ids", ids),
-		zap.Duration("latency", latency),
+	fields := []zap.Field{zap.String("trace_id", traceID), zap.Int("n", len(ids)), zap.Duration("latency", latency)}
+	if ce := w.log.Check(zap.DebugLevel, "start call IDs"); ce != nil {
+		ce.Write(zap.String("trace_id", traceID), zap.Strings("ids", ids))
 	}
 	var apiErr *geelark.APIError
 	switch {
 	case errors.As(err, &apiErr):
 		w.countCall(len(ids), latency, apiErr.Code, false)
-		w.log.Warn("start call refused", append(fields, zap.Int("code", apiErr.Code), zap.String("msg", apiErr.Msg))...)
+		w.log.Warn("start call refused", append(fields, zap.Int("code", apiErr.Code), zap.String("geelark_msg", apiErr.Msg))...)
 		w.pauseFor(ctx, apiErr.Code, apiErr.Msg)
 		return
 	case err != nil:
 		w.countCall(len(ids), latency, 0, true)
-		w.log.Warn("start call outcome unknown; its phones will be retried", append(fields, zap.Error(err))...)
+		w.log.Warn("start call outcome unknown; its phones are checked before any second start", append(fields, zap.Error(err))...)
 		return
 	}
 	started, unknown := 0, 0
@@ -166,11 +232,11 @@ func (w *Worker) pauseFor(ctx context.Context, code int, msg string) {
 	case geelark.ClassRateLimited:
 		w.log.Error(fmt.Sprintf("GeeLark rate limit hit (%d: %s): all calls paused until %s",
 			code, info.Meaning, p.Until.UTC().Format(time.RFC3339)),
-			zap.Int("code", code), zap.String("msg", msg), zap.Time("until", p.Until))
+			zap.Int("code", code), zap.String("geelark_msg", msg), zap.Time("until", p.Until))
 	case geelark.ClassAccount:
 		w.log.Error(fmt.Sprintf("GeeLark account problem (%d: %s): no phone can start until a person fixes it; "+
 			"phones wait, probing again at %s; phones still waiting at %s are dead-lettered",
 			code, info.Meaning, p.Until.UTC().Format(time.RFC3339), p.Since.Add(w.cfg.MaxWait).UTC().Format(time.RFC3339)),
-			zap.Int("code", code), zap.String("msg", msg), zap.Time("since", p.Since), zap.Time("probe_at", p.Until))
+			zap.Int("code", code), zap.String("geelark_msg", msg), zap.Time("since", p.Since), zap.Time("probe_at", p.Until))
 	}
 }

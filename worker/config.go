@@ -23,7 +23,8 @@ const (
 	DefaultRetryBase       = 10 * time.Second
 	DefaultRetryMax        = 10 * time.Minute
 	DefaultMaxWait         = 24 * time.Hour
-	DefaultShutdownTimeout = geelark.DefaultCallTimeout + 10*time.Second
+	DefaultShutdownTimeout = geelark.DefaultCallTimeout + shutdownMargin
+	shutdownMargin         = 10 * time.Second
 	// AccountProbeInterval is how long calls pause after an account-wide
 	// code before one call probes whether a person fixed it.
 	AccountProbeInterval = time.Minute
@@ -32,6 +33,11 @@ const (
 // Starter starts phones; *geelark.Client is one.
 type Starter interface {
 	StartPhones(ctx context.Context, ids []string, opts geelark.StartOptions) (*geelark.StartResult, error)
+}
+
+// StatusChecker reports phones' power states; *geelark.Client is one.
+type StatusChecker interface {
+	StatusPhones(ctx context.Context, ids []string) (*geelark.StatusResult, error)
 }
 
 // Limiter meters API calls. Wait blocks until one call may be made, or ctx
@@ -49,8 +55,18 @@ type Config struct {
 	API Starter
 	// Logger receives one line per API call and every pause. Default: none.
 	Logger *zap.Logger
-	// Limiter meters API calls; nil calls as fast as batches form.
+	// Limiter meters start calls; nil calls as fast as batches form.
 	Limiter Limiter
+	// Status checks phones whose last start call went unanswered before
+	// they are started again. Nil starts them again without a check, and
+	// such a phone may be started twice. *geelark.Client is one.
+	Status StatusChecker
+	// StatusLimiter meters status calls (GeeLark meters each endpoint on
+	// its own); nil calls unmetered.
+	StatusLimiter Limiter
+	// DeadRetention, when positive, drops dead-letter entries older than
+	// it. Default 0: kept until requeued or purged.
+	DeadRetention time.Duration
 	// Registerer, when set, receives the worker's Metrics; New fails if
 	// they are registered there already. Default: no metrics.
 	Registerer prometheus.Registerer
@@ -76,12 +92,16 @@ type Config struct {
 	// with its code. Default 24h.
 	MaxWait time.Duration
 	// ShutdownTimeout is how long a stopping worker lets the calls in
-	// flight finish; phones not yet in a call are handed back at once. The
-	// phones of a call that outlasts it go back to the queue, and since the
-	// call may have started them, may be started twice. Default 40s: longer
-	// than the default call timeout (30s), so that never happens unless the
-	// two are set otherwise.
+	// flight finish; phones not yet in a call are handed back at once. It
+	// must exceed CallTimeout. The phones of a call cut at shutdown are
+	// checked with the status endpoint before a second start. Default
+	// CallTimeout + 10s.
 	ShutdownTimeout time.Duration
+	// CallTimeout is the API client's timeout for one call. It sets how
+	// long before asynq's deadline a phone not yet in a call is handed back
+	// (twice it), and ShutdownTimeout must exceed it. Default
+	// geelark.DefaultCallTimeout.
+	CallTimeout time.Duration
 	// PollInterval is how often an idle worker looks for new tasks, and
 	// how often scheduled and retrying tasks are promoted. Default 1s.
 	PollInterval time.Duration
@@ -121,7 +141,8 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.RetryBase, DefaultRetryBase)
 	def(&c.RetryMax, DefaultRetryMax)
 	def(&c.MaxWait, DefaultMaxWait)
-	def(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	def(&c.CallTimeout, geelark.DefaultCallTimeout)
+	def(&c.ShutdownTimeout, c.CallTimeout+shutdownMargin)
 	def(&c.PollInterval, time.Second)
 
 	switch {
@@ -141,6 +162,16 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("worker: config: MaxWait %v is not positive", c.MaxWait)
 	case c.ShutdownTimeout <= 0:
 		return c, fmt.Errorf("worker: config: ShutdownTimeout %v is not positive", c.ShutdownTimeout)
+	case c.CallTimeout <= 0:
+		return c, fmt.Errorf("worker: config: CallTimeout %v is not positive", c.CallTimeout)
+	case c.ShutdownTimeout <= c.CallTimeout:
+		return c, fmt.Errorf("worker: config: ShutdownTimeout %v does not exceed CallTimeout %v: "+
+			"a stopping worker would cut calls that may still answer", c.ShutdownTimeout, c.CallTimeout)
+	case 2*c.CallTimeout+c.BatchWait >= tasks.Timeout:
+		return c, fmt.Errorf("worker: config: CallTimeout %v is too long: a phone is handed back 2 x CallTimeout (%v) "+
+			"before its task's deadline of %v, which leaves no time to batch and call", c.CallTimeout, 2*c.CallTimeout, tasks.Timeout)
+	case c.DeadRetention < 0:
+		return c, fmt.Errorf("worker: config: DeadRetention %v is negative", c.DeadRetention)
 	case c.PollInterval <= 0:
 		return c, fmt.Errorf("worker: config: PollInterval %v is not positive", c.PollInterval)
 	}

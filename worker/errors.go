@@ -50,8 +50,16 @@ func (e *pausedError) Error() string {
 // worker stops. It is not the phone's failure.
 var errHandBack = errors.New("worker stopping: handed back unsent")
 
+// waitError sends a phone back to come round again later without using an
+// attempt: its fate could not be decided for a reason that is not the
+// phone's (a status check that failed, Redis not answering).
+type waitError struct{ reason string }
+
+func (e *waitError) Error() string { return "waiting: " + e.reason }
+
 // isFailure tells asynq which errors count against a phone's attempts.
 func isFailure(err error) bool {
 	var pe *pausedError
-	return !errors.As(err, &pe) && !errors.Is(err, errHandBack)
+	var we *waitError
+	return !errors.As(err, &pe) && !errors.As(err, &we) && !errors.Is(err, errHandBack)
 }

@@ -6,30 +6,36 @@ import (
 	"errors"
 
 	"github.com/hibiken/asynq"
+	"go.uber.org/zap"
 
 	"github.com/phonestart/phonestart/fleet"
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/tasks"
 )
 
-// handBackBefore is how long before its asynq deadline a phone that is not
-// yet in a call is handed back: longer than a call may take, so that a
-// phone in a call always hears its outcome in time.
-const handBackBefore = 2 * geelark.DefaultCallTimeout
+// startHandler processes TypeStartPhone tasks: it hands the phone to the
+// worker's batcher and turns the call's word on it into asynq's terms. It
+// is not offered for other asynq servers: its pauses and hand-backs rely on
+// the worker's IsFailure, RetryDelayFunc and shutdown.
+type startHandler struct{ w *Worker }
 
-// StartHandler processes TypeStartPhone tasks: it hands the phone to the
-// worker's batcher and turns the call's word on it into asynq's terms.
-type StartHandler struct{ w *Worker }
-
-var _ asynq.Handler = (*StartHandler)(nil)
+var _ asynq.Handler = (*startHandler)(nil)
 
 // ProcessTask returns nil when the phone started (its result written), an
 // error wrapping asynq.SkipRetry when it never will, and any other error to
 // retry it.
-func (h *StartHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
+func (h *startHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	w := h.w
+	attempt := 1
+	if n, ok := asynq.GetRetryCount(ctx); ok {
+		attempt = n + 1
+	}
 	p, err := tasks.ParseStartPhone(t.Payload())
 	if err != nil {
+		id, _ := asynq.GetTaskID(ctx)
+		if lerr := h.bury(ctx, fleet.DeadPhone{ID: id, Reason: fleet.ReasonBadTask, Msg: err.Error(), Attempts: attempt}); lerr != nil {
+			return lerr
+		}
 		w.countPhone(outcomeDead, 0)
 		return err
 	}
@@ -43,15 +49,11 @@ func (h *StartHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		wait := ctx
 		if d, ok := ctx.Deadline(); ok {
 			var cancel context.CancelFunc
-			wait, cancel = context.WithDeadline(ctx, d.Add(-handBackBefore))
+			wait, cancel = context.WithDeadline(ctx, d.Add(-2*w.cfg.CallTimeout))
 			defer cancel()
 		}
 		res = w.batcher.start(ctx, wait, p.ID, p.Options)
 		err = h.settle(ctx, t, res)
-	}
-	attempt := 1
-	if n, ok := asynq.GetRetryCount(ctx); ok {
-		attempt = n + 1
 	}
 	var pe *PhoneError
 	if errors.As(err, &pe) && !pe.Permanent && attempt >= w.cfg.MaxAttempts {
@@ -62,6 +64,14 @@ func (h *StartHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	case err == nil:
 		w.countPhone(outcomeStarted, res.outcome.Code) // 0, or a code that means started (43010)
 	case errors.As(err, &pe) && pe.Permanent:
+		reason := fleet.ReasonGeeLark
+		if pe.Code == 0 {
+			reason = fleet.ReasonUnknown
+		}
+		if lerr := h.bury(ctx, fleet.DeadPhone{ID: p.ID, Code: pe.Code, Reason: reason, Msg: pe.Msg,
+			Attempts: attempt, Options: p.Options}); lerr != nil {
+			return lerr
+		}
 		w.countPhone(outcomeDead, pe.Code)
 	case errors.As(err, &pa):
 		w.countPhone(outcomePaused, pa.p.Code)
@@ -76,7 +86,7 @@ func (h *StartHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 }
 
 // settle maps a phone's call result to the handler's return value.
-func (h *StartHandler) settle(ctx context.Context, t *asynq.Task, res result) error {
+func (h *startHandler) settle(ctx context.Context, t *asynq.Task, res result) error {
 	w := h.w
 	if res.err != nil {
 		var apiErr *geelark.APIError
@@ -110,7 +120,7 @@ func (h *StartHandler) settle(ctx context.Context, t *asynq.Task, res result) er
 }
 
 // codeErr is the handler's answer to a GeeLark code for this phone.
-func (h *StartHandler) codeErr(code int, msg string) error {
+func (h *startHandler) codeErr(code int, msg string) error {
 	info := geelark.Lookup(code)
 	switch info.Class {
 	case geelark.ClassPermanent:
@@ -132,7 +142,7 @@ func (h *StartHandler) codeErr(code int, msg string) error {
 
 // wait sends the phone back to wait out a pause, or dead-letters it when an
 // account-wide error has lasted longer than MaxWait.
-func (h *StartHandler) wait(p fleet.Pause) error {
+func (h *startHandler) wait(p fleet.Pause) error {
 	if p.Class() == geelark.ClassAccount && !p.Since.IsZero() &&
 		h.w.cfg.Now().Sub(p.Since) >= h.w.cfg.MaxWait {
 		return &PhoneError{Code: p.Code, Msg: p.Msg + " (account-wide, unresolved for max-wait)", Permanent: true}
@@ -140,9 +150,25 @@ func (h *StartHandler) wait(p fleet.Pause) error {
 	return &pausedError{p}
 }
 
-func (h *StartHandler) started(t *asynq.Task, r tasks.Result) error {
+func (h *startHandler) started(t *asynq.Task, r tasks.Result) error {
 	b, _ := json.Marshal(r)
 	// The phone did start; a lost result must not make asynq start it again.
 	_, _ = t.ResultWriter().Write(b)
+	return nil
+}
+
+// bury records a dead phone in the ledger and logs it. A phone is archived
+// by asynq only once its entry is written: if Redis does not take it, the
+// phone waits (no attempt used) and is decided again.
+func (h *startHandler) bury(ctx context.Context, d fleet.DeadPhone) error {
+	w := h.w
+	d.FailedAt = w.cfg.Now()
+	if err := w.ledger.Add(context.WithoutCancel(ctx), d); err != nil {
+		w.log.Warn("cannot record a dead phone in the ledger; it waits and is decided again",
+			zap.String("id", d.ID), zap.Error(err))
+		return &waitError{reason: "cannot record the dead phone in Redis: " + err.Error()}
+	}
+	w.log.Warn("phone dead-lettered", zap.String("id", d.ID), zap.Int("code", d.Code), zap.String("reason", d.Reason),
+		zap.String("geelark_msg", d.Msg), zap.Int("attempts", d.Attempts))
 	return nil
 }

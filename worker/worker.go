@@ -28,11 +28,14 @@ type Worker struct {
 	log     *zap.Logger
 	srv     *asynq.Server
 	pauses  *fleet.Pauses
+	sent    *fleet.Sent
+	ledger  *fleet.Ledger
 	batcher *batcher
 	stats   *counters
 	metrics *Metrics // nil without Config.Registerer
 
 	stopOnce sync.Once
+	stopped  chan struct{} // closed when Shutdown is done
 }
 
 // New checks cfg and returns a Worker that has not started yet.
@@ -45,6 +48,8 @@ func New(cfg Config) (*Worker, error) {
 		cfg:    cfg,
 		log:    cfg.Logger,
 		pauses: fleet.NewPauses(cfg.Redis, cfg.Now),
+		sent:   fleet.NewSent(cfg.Redis),
+		ledger: fleet.NewLedger(cfg.Redis, cfg.DeadRetention),
 		stats:  newCounters(),
 	}
 	if cfg.Registerer != nil {
@@ -68,14 +73,10 @@ func New(cfg Config) (*Worker, error) {
 	return w, nil
 }
 
-// Handler returns the worker's start-phone handler, for embedding in an
-// asynq server of one's own.
-func (w *Worker) Handler() asynq.Handler { return &StartHandler{w: w} }
-
 // Start starts processing in the background.
 func (w *Worker) Start() error {
 	mux := asynq.NewServeMux()
-	mux.Handle(tasks.TypeStartPhone, w.Handler())
+	mux.Handle(tasks.TypeStartPhone, &startHandler{w: w})
 	if err := w.srv.Start(mux); err != nil {
 		return fmt.Errorf("worker: start: %w", err)
 	}
@@ -91,23 +92,35 @@ func (w *Worker) Run(ctx context.Context) error {
 		return err
 	}
 	<-ctx.Done()
-	w.Shutdown()
-	return nil
+	sctx, cancel := context.WithTimeout(context.Background(), w.cfg.ShutdownTimeout+shutdownMargin)
+	defer cancel()
+	return w.Shutdown(sctx)
 }
 
 // Shutdown stops taking tasks, hands back phones not yet in a call, lets
 // the calls in flight finish for up to ShutdownTimeout, and returns. The
-// phones of a call that outlasts it go back to the queue and may be started
-// twice; the default ShutdownTimeout outlasts the default call timeout. It
-// is safe to call more than once.
-func (w *Worker) Shutdown() {
+// phones of a call that outlasts it go back to the queue, marked as sent:
+// they are checked before a second start. It returns ctx's error if ctx
+// ends first (the shutdown goes on in the background). It is safe to call
+// more than once.
+func (w *Worker) Shutdown(ctx context.Context) error {
 	w.stopOnce.Do(func() {
-		w.log.Info("worker stopping: no new tasks; finishing calls in flight")
-		w.srv.Stop()
-		w.batcher.drain()
-		w.srv.Shutdown()
-		w.log.Info("worker stopped")
+		w.stopped = make(chan struct{})
+		go func() {
+			defer close(w.stopped)
+			w.log.Info("worker stopping: no new tasks; finishing calls in flight")
+			w.srv.Stop()
+			w.batcher.drain()
+			w.srv.Shutdown()
+			w.log.Info("worker stopped")
+		}()
 	})
+	select {
+	case <-w.stopped:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("worker: shutdown: %w", ctx.Err())
+	}
 }
 
 // Stats returns what this worker has done so far.

@@ -1,34 +1,31 @@
 // Package admin reads and repairs phonestart's queue for people: counts by
-// state, the dead-letter list, requeue and purge. The dead-letter queue is
-// asynq's archive of the phonestart queue.
+// state, the dead-letter ledger (fleet.Ledger), requeue and purge.
 package admin
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
-	"sort"
-	"strconv"
-	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/phonestart/phonestart/enqueue"
-	"github.com/phonestart/phonestart/geelark"
-	"github.com/phonestart/phonestart/tasks"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/phonestart/phonestart/enqueue"
+	"github.com/phonestart/phonestart/fleet"
+	"github.com/phonestart/phonestart/tasks"
 )
 
 // Admin inspects and repairs the queue on one Redis.
 type Admin struct {
-	insp *asynq.Inspector
-	enq  *enqueue.Client
+	insp   *asynq.Inspector
+	enq    *enqueue.Client
+	ledger *fleet.Ledger
 }
 
 // New returns an Admin for rdb; requeues go through enq.
 func New(rdb redis.UniversalClient, enq *enqueue.Client) *Admin {
-	return &Admin{insp: asynq.NewInspectorFromRedisClient(rdb), enq: enq}
+	return &Admin{insp: asynq.NewInspectorFromRedisClient(rdb), enq: enq, ledger: fleet.NewLedger(rdb, 0)}
 }
 
 // Counts are phones by state.
@@ -42,6 +39,10 @@ type Counts struct {
 
 // Counts returns the number of phones in each state.
 func (a *Admin) Counts(ctx context.Context) (Counts, error) {
+	dead, err := a.ledger.Count(ctx)
+	if err != nil {
+		return Counts{}, fmt.Errorf("count dead phones: %w", err)
+	}
 	// GetQueueInfo does not map a missing queue to ErrQueueNotFound: ask
 	// first. A queue appears with its first task.
 	queues, err := a.insp.Queues()
@@ -49,140 +50,146 @@ func (a *Admin) Counts(ctx context.Context) (Counts, error) {
 		return Counts{}, fmt.Errorf("list queues: %w", err)
 	}
 	if !slices.Contains(queues, tasks.Queue) {
-		return Counts{}, nil
+		return Counts{Dead: dead}, nil
 	}
 	q, err := a.insp.GetQueueInfo(tasks.Queue)
 	if err != nil {
 		return Counts{}, fmt.Errorf("read queue %s: %w", tasks.Queue, err)
 	}
-	return Counts{Pending: q.Pending, Scheduled: q.Scheduled, Retry: q.Retry, Active: q.Active, Dead: q.Archived}, nil
+	return Counts{Pending: q.Pending, Scheduled: q.Scheduled, Retry: q.Retry, Active: q.Active, Dead: dead}, nil
 }
 
-// DeadPhone is one dead-lettered phone.
-type DeadPhone struct {
-	ID       string               `json:"id"`
-	Code     int                  `json:"code"` // 0 when the last outcome was unknown
-	Msg      string               `json:"msg"`
-	Attempts int                  `json:"attempts"`
-	FailedAt time.Time            `json:"failed_at"`
-	Options  geelark.StartOptions `json:"options"`
-}
+// DeadPhone is one entry of the dead-letter ledger.
+type DeadPhone = fleet.DeadPhone
 
-var lastErrRE = regexp.MustCompile(`^geelark (\d+|unknown): (.*)$`)
-
-// ParseLastErr splits a task's last error, "geelark <code>: <msg>", into
-// its code and message. Other texts come back as code 0 and the whole text.
-func ParseLastErr(s string) (int, string) {
-	m := lastErrRE.FindStringSubmatch(s)
-	if m == nil {
-		return 0, s
+// DeadPage returns up to limit dead phones in ID order after the phone
+// after ("" for the first), and the after of the next page ("" on the last).
+func (a *Admin) DeadPage(ctx context.Context, after string, limit int) ([]DeadPhone, string, error) {
+	out, next, err := a.ledger.Page(ctx, after, limit)
+	if err != nil {
+		return nil, "", fmt.Errorf("list dead phones: %w", err)
 	}
-	code, _ := strconv.Atoi(m[1])
-	return code, m[2]
+	return out, next, nil
 }
 
-// Dead lists the dead-lettered phones, oldest failure first.
-func (a *Admin) Dead(ctx context.Context) ([]DeadPhone, error) {
-	var out []DeadPhone
-	for page := 1; ; page++ {
-		infos, err := a.insp.ListArchivedTasks(tasks.Queue, asynq.PageSize(1000), asynq.Page(page))
-		if errors.Is(err, asynq.ErrQueueNotFound) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("list dead phones: %w", err)
-		}
-		for _, ti := range infos {
-			out = append(out, deadPhone(ti))
-		}
-		if len(infos) < 1000 {
-			break
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].FailedAt.Before(out[j].FailedAt) })
-	return out, nil
-}
+// chunk is how many dead phones --all handles at a time.
+const chunk = 1000
 
-func deadPhone(ti *asynq.TaskInfo) DeadPhone {
-	code, msg := ParseLastErr(ti.LastErr)
-	d := DeadPhone{ID: ti.ID, Code: code, Msg: msg, Attempts: ti.Retried + 1, FailedAt: ti.LastFailedAt.UTC()}
-	if p, err := tasks.ParseStartPhone(ti.Payload); err == nil {
-		d.ID, d.Options = p.ID, p.Options
-	}
-	return d
-}
-
-// selectDead returns the dead phones named by ids, or all of them. An ID
-// that is not dead-lettered is an error and nothing is selected.
-func (a *Admin) selectDead(ctx context.Context, all bool, ids []string) ([]DeadPhone, error) {
+// each calls f with the dead phones named by ids, or with all of them a
+// chunk at a time. A named ID that is not dead is an error, before f is
+// called at all.
+func (a *Admin) each(ctx context.Context, all bool, ids []string, f func([]DeadPhone) error) error {
 	if all == (len(ids) > 0) {
-		return nil, errors.New("name phone IDs or --all, not both and not neither")
+		return errors.New("name phone IDs or --all, not both and not neither")
 	}
-	dead, err := a.Dead(ctx)
-	if err != nil || all {
-		return dead, err
-	}
-	byID := make(map[string]DeadPhone, len(dead))
-	for _, d := range dead {
-		byID[d.ID] = d
-	}
-	sel := make([]DeadPhone, 0, len(ids))
-	for _, id := range ids {
-		d, ok := byID[id]
-		if !ok {
-			return nil, fmt.Errorf("phone %q is not dead-lettered", id)
+	if !all {
+		sel, err := a.ledger.Get(ctx, ids...)
+		if err != nil {
+			return fmt.Errorf("read dead phones: %w", err)
 		}
-		sel = append(sel, d)
+		if len(sel) < len(ids) {
+			found := make(map[string]bool, len(sel))
+			for _, d := range sel {
+				found[d.ID] = true
+			}
+			for _, id := range ids {
+				if !found[id] {
+					return fmt.Errorf("phone %q is not dead-lettered", id)
+				}
+			}
+		}
+		return f(sel)
 	}
-	return sel, nil
+	// Pages follow ID order, so entries f removes, and entries added
+	// meanwhile behind the cursor, do not shift what comes next.
+	after := ""
+	for {
+		page, next, err := a.ledger.Page(ctx, after, chunk)
+		if err != nil {
+			return fmt.Errorf("read dead phones: %w", err)
+		}
+		if len(page) == 0 {
+			return nil
+		}
+		if err := f(page); err != nil {
+			return err
+		}
+		if next == "" {
+			return nil
+		}
+		after = page[len(page)-1].ID
+	}
 }
 
 // Requeue enqueues dead phones again with their own start options and a
-// fresh set of attempts, and returns how many were requeued.
+// fresh set of attempts, and returns how many were requeued. A phone is
+// dropped from the ledger once it is enqueued (or found already pending).
 func (a *Admin) Requeue(ctx context.Context, all bool, ids []string) (int, error) {
-	sel, err := a.selectDead(ctx, all, ids)
-	if err != nil {
-		return 0, err
-	}
-	byOpts := map[string]*enqueue.Request{}
-	var order []string
-	for _, d := range sel {
-		k := d.Options.Key()
-		if byOpts[k] == nil {
-			byOpts[k] = &enqueue.Request{Options: d.Options}
-			order = append(order, k)
-		}
-		byOpts[k].IDs = append(byOpts[k].IDs, d.ID)
-	}
 	n := 0
-	for _, k := range order {
-		rep, err := a.enq.Start(ctx, *byOpts[k])
-		n += rep.Enqueued
-		if err != nil {
-			return n, err
+	err := a.each(ctx, all, ids, func(sel []DeadPhone) error {
+		byOpts := map[string]*enqueue.Request{}
+		var order []string
+		for _, d := range sel {
+			k := d.Options.Key()
+			if byOpts[k] == nil {
+				byOpts[k] = &enqueue.Request{Options: d.Options}
+				order = append(order, k)
+			}
+			byOpts[k].IDs = append(byOpts[k].IDs, d.ID)
 		}
-	}
-	return n, nil
+		for _, k := range order {
+			req := *byOpts[k]
+			rep, err := a.enq.Start(ctx, req)
+			n += rep.Enqueued
+			if err != nil {
+				return err
+			}
+			if _, err := a.ledger.Remove(ctx, req.IDs...); err != nil {
+				return fmt.Errorf("drop requeued phones from the ledger: %w", err)
+			}
+		}
+		return nil
+	})
+	return n, err
 }
 
 // Purge deletes dead phones for good and returns how many.
 func (a *Admin) Purge(ctx context.Context, all bool, ids []string) (int, error) {
-	sel, err := a.selectDead(ctx, all, ids)
-	if err != nil {
-		return 0, err
-	}
 	n := 0
-	for _, d := range sel {
-		err := a.insp.DeleteTask(tasks.Queue, tasks.TaskID(d.ID))
-		if err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
-			return n, fmt.Errorf("purge %s: %w", d.ID, err)
+	err := a.each(ctx, all, ids, func(sel []DeadPhone) error {
+		for _, d := range sel {
+			// asynq's archive keeps the newest for its web UI; drop the
+			// phone there too.
+			err := a.insp.DeleteTask(tasks.Queue, tasks.TaskID(d.ID))
+			if err != nil && !errors.Is(err, asynq.ErrTaskNotFound) && !errors.Is(err, asynq.ErrQueueNotFound) {
+				return fmt.Errorf("purge %s: %w", d.ID, err)
+			}
 		}
-		if err == nil {
-			n++
+		ids := make([]string, len(sel))
+		for i, d := range sel {
+			ids[i] = d.ID
 		}
+		k, err := a.ledger.Remove(ctx, ids...)
+		n += k
+		return err
+	})
+	return n, err
+}
+
+// DeadByCode counts the dead phones by code (0: no GeeLark code decided).
+func (a *Admin) DeadByCode(ctx context.Context) (map[int]int, error) {
+	out := map[int]int{}
+	for after := ""; ; {
+		page, next, err := a.DeadPage(ctx, after, chunk)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range page {
+			out[d.Code]++
+		}
+		if next == "" {
+			return out, nil
+		}
+		after = next
 	}
-	return n, nil
 }

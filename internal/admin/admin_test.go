@@ -2,33 +2,18 @@ package admin_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/hibiken/asynq"
+
 	"github.com/phonestart/phonestart/enqueue"
+	"github.com/phonestart/phonestart/fleet"
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/internal/admin"
 	"github.com/phonestart/phonestart/internal/redistest"
 	"github.com/phonestart/phonestart/tasks"
 )
-
-func TestParseLastErr(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]struct {
-		code int
-		msg  string
-	}{
-		"geelark 42001: env not found":               {42001, "env not found"},
-		"geelark 47002: resources: try again: later": {47002, "resources: try again: later"},
-		"geelark unknown: missing from the reply":    {0, "missing from the reply"},
-		"tasks: bad phone:start payload":             {0, "tasks: bad phone:start payload"},
-	} {
-		code, msg := admin.ParseLastErr(in)
-		if code != want.code || msg != want.msg {
-			t.Errorf("%q: got %d %q, want %d %q", in, code, msg, want.code, want.msg)
-		}
-	}
-}
 
 // A requeued phone gets its own options back and a fresh set of attempts.
 func TestRequeueRestoresOptionsAndAttempts(t *testing.T) {
@@ -42,8 +27,14 @@ func TestRequeueRestoresOptionsAndAttempts(t *testing.T) {
 		t.Fatal(err)
 	}
 	insp := asynq.NewInspectorFromRedisClient(rdb)
+	ledger := fleet.NewLedger(rdb, 0)
 	for _, id := range []string{"a1", "a2"} {
+		// What a worker does with a dead phone: a ledger entry, and
+		// asynq's archive for its web UI.
 		if err := insp.ArchiveTask(tasks.Queue, id); err != nil {
+			t.Fatal(err)
+		}
+		if err := ledger.Add(ctx, fleet.DeadPhone{ID: id, Code: 42001, Reason: fleet.ReasonGeeLark, Attempts: 1, Options: opts}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -76,5 +67,64 @@ func TestRequeueRestoresOptionsAndAttempts(t *testing.T) {
 	}
 	if c, _ := adm.Counts(ctx); c.Dead != 0 || c.Pending != 2 {
 		t.Fatalf("after purge: %+v", c)
+	}
+}
+
+// The ledger has no cap: 25,000 dead phones (more than asynq's archive
+// keeps) are all listed, page by page, and --all requeues every one.
+func TestLedgerKeepsAndRequeuesTwentyFiveThousand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("25,000 phones: not in -short")
+	}
+	r := redistest.New(t)
+	rdb := r.Client(t)
+	ctx := context.Background()
+	enq, _ := enqueue.New(enqueue.Config{Redis: rdb})
+	adm := admin.New(rdb, enq)
+	const n = 25000
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("dead%06d", i)
+	}
+	if _, err := enq.Start(ctx, enqueue.Request{IDs: ids}); err != nil {
+		t.Fatal(err)
+	}
+	ledger := fleet.NewLedger(rdb, 0)
+	for _, id := range ids {
+		if err := ledger.Add(ctx, fleet.DeadPhone{ID: id, Code: 42001, Reason: fleet.ReasonGeeLark, Attempts: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Drop the tasks the way asynq's archive drops its oldest.
+	if _, err := asynq.NewInspectorFromRedisClient(rdb).DeleteAllPendingTasks(tasks.Queue); err != nil {
+		t.Fatal(err)
+	}
+	seen, after := 0, ""
+	for {
+		page, next, err := adm.DeadPage(ctx, after, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range page {
+			if d.ID != ids[seen] || d.Code != 42001 || d.Reason != fleet.ReasonGeeLark {
+				t.Fatalf("entry %d: %+v", seen, d)
+			}
+			seen++
+		}
+		if next == "" {
+			break
+		}
+		after = next
+	}
+	if seen != n {
+		t.Fatalf("listed %d dead phones, want %d", seen, n)
+	}
+	got, err := adm.Requeue(ctx, true, nil)
+	if err != nil || got != n {
+		t.Fatalf("requeue --all: %d, %v; want %d", got, err, n)
+	}
+	c, err := adm.Counts(ctx)
+	if err != nil || c.Dead != 0 || c.Pending != n {
+		t.Fatalf("after requeue --all: %+v %v", c, err)
 	}
 }

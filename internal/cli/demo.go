@@ -97,7 +97,7 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 	}
 	adm := admin.New(rdb, enq)
 	err = demoProgress(ctx, out, adm, w, fake, phones, began, timeout)
-	w.Shutdown()
+	w.Shutdown(context.Background())
 	if err != nil {
 		return err
 	}
@@ -143,13 +143,13 @@ func demoProgress(ctx context.Context, out io.Writer, adm *admin.Admin, w *worke
 func demoSummary(ctx context.Context, out io.Writer, adm *admin.Admin, w *worker.Worker,
 	fake *geelarktest.Server, phones int, began time.Time) error {
 	st := w.Stats()
-	dead, err := adm.Dead(ctx)
+	byCode, err := adm.DeadByCode(ctx)
 	if err != nil {
 		return err
 	}
-	byCode := map[int]int{}
-	for _, d := range dead {
-		byCode[d.Code]++
+	dead := 0
+	for _, n := range byCode {
+		dead += n
 	}
 	calls := fake.Calls()
 	ids := 0
@@ -160,7 +160,7 @@ func demoSummary(ctx context.Context, out io.Writer, adm *admin.Admin, w *worker
 	fmt.Fprintf(out, "\ndone in %v\n", time.Since(began).Round(100*time.Millisecond))
 	fmt.Fprintf(out, "  started        %d of %d\n", st.Started, phones)
 	fmt.Fprintf(out, "  retried        %d retries of phones that were out of resources, unavailable or unknown\n", st.Retried)
-	fmt.Fprintf(out, "  dead-lettered  %d", len(dead))
+	fmt.Fprintf(out, "  dead-lettered  %d", dead)
 	var parts []string
 	for _, code := range slices.Sorted(maps.Keys(byCode)) {
 		parts = append(parts, fmt.Sprintf("%d %s: %d", code, geelark.Lookup(code).Meaning, byCode[code]))

@@ -144,22 +144,19 @@ func (v *watcher) rate(now time.Time, n int) string {
 }
 
 // printDead shows the commonest codes of the dead-lettered phones. The
-// dead-letter list (up to 10,000 phones) is read again only when the dead
+// dead-letter ledger is read again only when the dead
 // count changed, and at most every 5 seconds.
 func (v *watcher) printDead(ctx context.Context, b *strings.Builder, dead int, now time.Time) {
 	if dead == 0 {
 		return
 	}
 	if v.byCode == nil || dead != v.deadN && now.Sub(v.deadAt) >= 5*time.Second {
-		phones, err := v.adm.Dead(ctx)
+		byCode, err := v.adm.DeadByCode(ctx)
 		if err != nil {
 			fmt.Fprintf(b, "dead by code: cannot read: %v\n", err)
 			return
 		}
-		v.byCode, v.deadN, v.deadAt = map[int]int{}, dead, now
-		for _, d := range phones {
-			v.byCode[d.Code]++
-		}
+		v.byCode, v.deadN, v.deadAt = byCode, dead, now
 	}
 	codes := slices.SortedFunc(maps.Keys(v.byCode), func(a, c int) int {
 		if v.byCode[a] != v.byCode[c] {
