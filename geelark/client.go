@@ -129,7 +129,7 @@ func (c *Client) AuthMode() string {
 // BaseURL returns the base URL calls go to.
 func (c *Client) BaseURL() string { return c.base }
 
-// Status is the outcome of one phone in a start call.
+// Status is the outcome of one phone in a start or a stop call.
 type Status int
 
 const (
@@ -138,8 +138,10 @@ const (
 	StatusUnknown Status = iota
 	// StatusStarted: GeeLark accepted the start.
 	StatusStarted
-	// StatusFailed: GeeLark refused the start with Code.
+	// StatusFailed: GeeLark refused the start (or the stop) with Code.
 	StatusFailed
+	// StatusStopped: GeeLark accepted the stop (StopPhones only).
+	StatusStopped
 )
 
 func (s Status) String() string {
@@ -148,11 +150,14 @@ func (s Status) String() string {
 		return "started"
 	case StatusFailed:
 		return "failed"
+	case StatusStopped:
+		return "stopped"
 	}
 	return "unknown"
 }
 
-// Outcome is what happened to one requested phone.
+// Outcome is what happened to one requested phone of a start or a stop
+// call.
 type Outcome struct {
 	ID             string
 	Status         Status

@@ -142,3 +142,38 @@ func ParseListReply(body []byte) (*ListPage, error) {
 	}
 	return page, nil
 }
+
+// flexID is a phone ID in a reply, written as a JSON string or, as the stop
+// endpoint's documentation types it, a JSON number. A number keeps its
+// literal digits: GeeLark's 18-digit IDs do not fit a float64.
+type flexID string
+
+func (f *flexID) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*f = flexID(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return err
+	}
+	*f = flexID(n.String())
+	return nil
+}
+
+// failDetail is one entry of a batch reply's failDetails.
+type failDetail struct {
+	Code int    `json:"code"`
+	ID   flexID `json:"id"`
+	Msg  string `json:"msg"`
+}
+
+// summaryWithDetails reports whether a batch reply with a code other than 0
+// is a batch summary (40006, 40009) whose per-phone details decide.
+func summaryWithDetails(code, details int) bool {
+	return (code == CodePartialSuccess || code == CodeBatchFailed) && details > 0
+}

@@ -12,13 +12,13 @@ import (
 type Call struct {
 	N       int       // 1-based call number over both paths, since New or Reset
 	Time    time.Time // by Config.Now, when the call was handled
-	Path    string    // geelark.StartPath or geelark.ListPath
+	Path    string    // geelark.StartPath, StatusPath, StopPath, ListPath or CallbackSetPath
 	TraceID string    // the traceId header
 	Auth    string    // "key" or "token"; "" when authentication failed
-	// IDs and Options are decoded from a start call's body, also for a
-	// refused call when the body was JSON. Options.Width is 0 and
-	// Options.Center nil when the body did not set them. Both are empty for
-	// a list call.
+	// IDs are decoded from a start, status or stop call's body, and
+	// Options from a start call's, also for a refused call when the body
+	// was JSON. Options.Width is 0 and Options.Center nil when the body did
+	// not set them. Both are empty for a list call.
 	IDs     []string
 	Options geelark.StartOptions
 	// Page, PageSize and Filter are decoded from a list call's body, also
@@ -40,6 +40,16 @@ type Call struct {
 	// Listed lists, in reply order, the IDs of the phones a list call
 	// answered in its items.
 	Listed []string
+	// States maps each ID a status call answered in successDetails to the
+	// state answered; nil for other calls.
+	States map[string]geelark.PhoneState
+	// Stopped lists, in request order, the IDs a stop call stopped.
+	Stopped []string
+	// Poisoned is the poisoned ID (see Fake.Poison) that made a start call
+	// answer its call-level code; "" otherwise.
+	Poisoned string
+	// URL is the url of a callback/set call's body.
+	URL string
 }
 
 func (c Call) clone() Call {
@@ -47,6 +57,8 @@ func (c Call) clone() Call {
 	c.Started = slices.Clone(c.Started)
 	c.Failed = maps.Clone(c.Failed)
 	c.Listed = slices.Clone(c.Listed)
+	c.States = maps.Clone(c.States)
+	c.Stopped = slices.Clone(c.Stopped)
 	c.Filter.IDs = slices.Clone(c.Filter.IDs)
 	c.Filter.Tags = slices.Clone(c.Filter.Tags)
 	if c.Options.Center != nil {

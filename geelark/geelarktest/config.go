@@ -45,9 +45,46 @@ type Config struct {
 	// processing, this one included. Nil means every phone starts. It is
 	// called with the Fake's lock held and must not call the Fake.
 	Default func(id string, attempt int) Reply
-	// Now is the clock for ts checks, rate windows and Call.Time. Default
-	// time.Now.
+	// Now is the clock for ts checks, rate windows, Call.Time, boot times
+	// and callback signatures. Default time.Now.
 	Now func() time.Time
+	// Boot returns how a phone boots after a start of it is accepted, for a
+	// phone without ScriptBoot. Nil means every phone boots at once: status
+	// 0 (Started) right after its start. It is called with the Fake's lock
+	// held and must not call the Fake.
+	Boot func(id string) Boot
+	// Callbacks turns on start events: once a callback URL is set (POST
+	// /open/v1/callback/set), the fake POSTs a signed start event to it
+	// when a started phone finishes booting (result true) or falls back to
+	// shut down (result false). Events are found by DeliverCallbacks, which
+	// a background loop calls every CallbackEvery.
+	Callbacks bool
+	// CallbackEvery is how often, by the wall clock, the background loop
+	// looks for phones whose boot ended by Now. Default 100ms. Negative
+	// means no loop: events go out only when a test calls
+	// DeliverCallbacks, which suits tests with an injected clock.
+	CallbackEvery time.Duration
+}
+
+// DefaultCallbackEvery is the default of Config.CallbackEvery.
+const DefaultCallbackEvery = 100 * time.Millisecond
+
+// Boot is how a phone boots after its start was accepted: status 1
+// (Starting) for Time, then 0 (Started).
+type Boot struct {
+	// Time is how long the phone stays at 1 before it is up; 0 means it is
+	// up at once.
+	Time time.Duration
+	// Never keeps the phone at 1 forever: it never finishes booting and
+	// sends no start event.
+	Never bool
+	// FallBack makes the phone fall to 2 (Shut down) after Time instead of
+	// coming up, with a start event whose result is false.
+	FallBack bool
+	// Times limits Never and FallBack to the phone's first Times boots
+	// (starts accepted while it was not running); later boots come up
+	// after Time. 0 means every boot.
+	Times int
 }
 
 // Reply is the outcome of one phone in one call.
@@ -81,6 +118,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.CallbackEvery == 0 {
+		c.CallbackEvery = DefaultCallbackEvery
 	}
 	return c
 }

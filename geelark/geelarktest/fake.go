@@ -1,18 +1,22 @@
 package geelarktest
 
 import (
+	"net/http"
 	"sync"
 	"time"
 )
 
-// Fake is an http.Handler that serves POST /open/v1/phone/start and POST
-// /open/v1/phone/list as GeeLark documents them. Other paths are answered 404
-// and other methods 405; neither is recorded as a call. Create one with New;
-// it is safe for simultaneous use by multiple goroutines.
+// Fake is an http.Handler that serves POST /open/v1/phone/start, status,
+// stop and list, and /open/v1/callback/set, as GeeLark documents them. Other
+// paths are answered 404 and other methods 405; neither is recorded as a
+// call. Create one with New and Close it when done; it is safe for
+// simultaneous use by multiple goroutines.
 type Fake struct {
 	cfg      Config
-	stop     chan struct{} // closed by Server.Close: stop waiting out Latency
+	stop     chan struct{} // closed by Close: stop waiting out Latency, end the callback loop
 	stopOnce sync.Once
+	loop     sync.WaitGroup // the callback loop
+	hc       *http.Client   // sends callbacks
 
 	mu          sync.Mutex
 	calls       []Call
@@ -26,13 +30,38 @@ type Fake struct {
 	lockedUntil time.Time
 	phones      []Phone        // in the order registered
 	phoneIndex  map[string]int // ID -> index in phones
+
+	power        map[string]*power // by ID: phones ever started
+	boots        map[string]Boot   // ScriptBoot
+	stopScripts  map[string]Script // ScriptStop
+	stopAttempts map[string]int
+	stops        map[string]int
+	poison       map[string]int // Poison: ID -> call-level code
+	doubleStarts int
+	callbackURL  string
+	sent         []SentCallback
 }
 
-// New returns a Fake configured by cfg.
+// New returns a Fake configured by cfg. With cfg.Callbacks on and a
+// CallbackEvery that is not negative, it starts the loop that sends
+// callbacks, which Close ends.
 func New(cfg Config) *Fake {
-	f := &Fake{cfg: cfg.withDefaults(), stop: make(chan struct{})}
+	f := &Fake{cfg: cfg.withDefaults(), stop: make(chan struct{}),
+		hc: &http.Client{Timeout: callbackTimeout}}
 	f.reset()
+	if f.cfg.Callbacks && f.cfg.CallbackEvery > 0 {
+		f.loop.Add(1)
+		go f.callbackLoop()
+	}
 	return f
+}
+
+// Close ends the callback loop, if any, and makes calls still waiting out
+// Config.Latency drop their connection. It is safe to call more than once;
+// Server.Close calls it.
+func (f *Fake) Close() {
+	f.stopOnce.Do(func() { close(f.stop) })
+	f.loop.Wait()
 }
 
 // Script sets the outcome of phone id for the calls that follow, replacing
@@ -43,7 +72,7 @@ func (f *Fake) Script(id string, s Script) {
 	f.scripts[id] = s
 }
 
-// FailNext makes the next n accepted calls to either path (those that pass
+// FailNext makes the next n accepted calls to any path (those that pass
 // authentication, validation and the rate budget) fail with fault. Faults queued by several
 // FailNext calls are used in the order they were queued.
 func (f *Fake) FailNext(n int, fault Fault) {
@@ -64,8 +93,8 @@ func (f *Fake) SetFaults(fn func(call int) Fault) {
 	f.faults = fn
 }
 
-// Calls returns a copy of every call so far, to either path, in order,
-// refused ones included. Call.Path tells start and list calls apart.
+// Calls returns a copy of every call so far, to any path, in order,
+// refused ones included. Call.Path tells the endpoints apart.
 func (f *Fake) Calls() []Call {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -87,7 +116,8 @@ func (f *Fake) Attempts(id string) int {
 
 // Starts returns how many times id was started, whether or not the client
 // saw the answer (FaultTruncated, FaultDrop, FaultOmit, a client gone during
-// Latency). A phone started twice counts 2.
+// Latency). A phone started twice counts 2, also when it was stopped in
+// between; DoubleStarts counts only starts of a running phone.
 func (f *Fake) Starts(id string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -103,8 +133,10 @@ func (f *Fake) Violations() int {
 }
 
 // Reset forgets calls, attempts, starts, scripts, registered phones, queued
-// faults, the SetFaults function, violations, the rate windows and any
-// lockout. The Config stays.
+// faults, the SetFaults function, violations, the rate windows, any
+// lockout, the phones' power states, boot and stop scripts, stops, poisoned
+// IDs, double starts, the callback URL and the callbacks sent. The Config
+// stays.
 func (f *Fake) Reset() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -123,6 +155,15 @@ func (f *Fake) reset() {
 	f.lockedUntil = time.Time{}
 	f.phones = nil
 	f.phoneIndex = make(map[string]int)
+	f.power = make(map[string]*power)
+	f.boots = make(map[string]Boot)
+	f.stopScripts = make(map[string]Script)
+	f.stopAttempts = make(map[string]int)
+	f.stops = make(map[string]int)
+	f.poison = make(map[string]int)
+	f.doubleStarts = 0
+	f.callbackURL = ""
+	f.sent = nil
 }
 
 // nextFault takes the fault of accepted call n. f.mu must be held.

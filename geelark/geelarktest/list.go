@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/phonestart/phonestart/geelark"
 )
@@ -136,23 +137,21 @@ func (f *Fake) listPhones(c *Call, req request) *listData {
 		hits = hits[from:min(from+size, len(hits))]
 	}
 	for _, i := range hits {
-		d.Items = append(d.Items, f.item(i))
+		d.Items = append(d.Items, f.item(i, c.Time))
 		c.Listed = append(c.Listed, f.phones[i].ID)
 	}
 	return d
 }
 
-// item is registered phone i as the list endpoint answers it. Its status is
-// 0 (started) once the fake started it, else 2 (shut down). f.mu must be
-// held.
-func (f *Fake) item(i int) listItem {
+// item is registered phone i as the list endpoint answers it, at now. Its
+// status is its power state: 2 (shut down) until a start of it is accepted,
+// then 1 (starting) while it boots and 0 (started), or 2 again after a stop
+// or a fall-back. f.mu must be held.
+func (f *Fake) item(i int, now time.Time) listItem {
 	p := f.phones[i]
 	it := listItem{
 		ID: p.ID, SerialName: p.SerialName, SerialNo: strconv.Itoa(i + 1), Remark: p.Remark,
-		Status: 2, Tags: make([]listTag, len(p.Tags)),
-	}
-	if f.starts[p.ID] > 0 {
-		it.Status = 0
+		Status: int(f.power[p.ID].state(now)), Tags: make([]listTag, len(p.Tags)),
 	}
 	if p.GroupName != "" {
 		it.Group = &listGroup{ID: "group-" + p.GroupName, Name: p.GroupName}

@@ -6,8 +6,8 @@ import (
 	"github.com/phonestart/phonestart/geelark"
 )
 
-// envelope is the body of every reply. Data is a *startData, a *listData
-// or nil.
+// envelope is the body of every reply. Data is a *startData, a
+// *statusData, a *listData or nil.
 type envelope struct {
 	TraceID string `json:"traceId"`
 	Code    int    `json:"code"`
@@ -36,6 +36,23 @@ type failDetail struct {
 	Code int    `json:"code"`
 	ID   string `json:"id"`
 	Msg  string `json:"msg"`
+}
+
+// statusData is the data of an accepted status or stop call. GeeLark's stop
+// documentation lists only the amounts and failDetails but shows
+// successDetails in its example; the fake sends them, with status 2.
+type statusData struct {
+	TotalAmount    int            `json:"totalAmount"`
+	SuccessAmount  int            `json:"successAmount"`
+	FailAmount     int            `json:"failAmount"`
+	SuccessDetails []statusDetail `json:"successDetails"`
+	FailDetails    []failDetail   `json:"failDetails"`
+}
+
+type statusDetail struct {
+	ID         string `json:"id"`
+	SerialName string `json:"serialName"`
+	Status     int    `json:"status"`
 }
 
 // listData is the data of an accepted list call.

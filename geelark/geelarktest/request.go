@@ -3,6 +3,7 @@ package geelarktest
 import (
 	"encoding/json"
 	"io"
+	"net/url"
 
 	"github.com/phonestart/phonestart/geelark"
 )
@@ -31,6 +32,8 @@ type request struct {
 	// A list call's; page and pageSize are 0 when the body did not set them.
 	page, pageSize int
 	filter         geelark.ListFilter
+	// A callback/set call's.
+	url string
 }
 
 // readBody reads a call's body, or answers 40001 when it cannot be read or is
@@ -60,16 +63,58 @@ func readRequest(body io.Reader) request {
 			Center: b.Center, HideLibrary: b.HideLibrary, HideMirror: b.HideMirror,
 		},
 	}
-	if !validIDs(b.IDs) || (b.Width != 0 && (b.Width < 200 || b.Width > 600)) ||
+	if !validIDs(b.IDs, geelark.MaxStartIDs) || (b.Width != 0 && (b.Width < 200 || b.Width > 600)) ||
 		(b.Center != nil && *b.Center != 0 && *b.Center != 1) {
 		req.code = codeBadParams
 	}
 	return req
 }
 
-// validIDs reports whether ids holds 1..200 distinct non-empty IDs.
-func validIDs(ids []string) bool {
-	if len(ids) == 0 || len(ids) > geelark.MaxStartIDs {
+// readIDsRequest returns the reader of a status or stop call's body,
+// {"ids":[...]}: 40004 unless it holds 1..limit distinct non-empty IDs.
+func readIDsRequest(limit int) func(io.Reader) request {
+	return func(body io.Reader) request {
+		raw, code := readBody(body)
+		if code != 0 {
+			return request{code: code}
+		}
+		var b struct {
+			IDs []string `json:"ids"`
+		}
+		if err := json.Unmarshal(raw, &b); err != nil {
+			return request{code: codeBadParams}
+		}
+		req := request{ids: b.IDs}
+		if !validIDs(b.IDs, limit) {
+			req.code = codeBadParams
+		}
+		return req
+	}
+}
+
+// readCallbackRequest reads a callback/set call's body, {"url":...}: 40004
+// unless url is an http(s) URL with a host.
+func readCallbackRequest(body io.Reader) request {
+	raw, code := readBody(body)
+	if code != 0 {
+		return request{code: code}
+	}
+	var b struct {
+		URL string `json:"url"`
+	}
+	if err := json.Unmarshal(raw, &b); err != nil {
+		return request{code: codeBadParams}
+	}
+	req := request{url: b.URL}
+	if u, err := url.Parse(b.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		req.code = codeBadParams
+	}
+	return req
+}
+
+// validIDs reports whether ids holds 1..limit distinct non-empty IDs.
+func validIDs(ids []string, limit int) bool {
+	if len(ids) == 0 || len(ids) > limit {
 		return false
 	}
 	seen := make(map[string]bool, len(ids))

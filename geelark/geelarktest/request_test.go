@@ -100,7 +100,8 @@ func TestRoutes(t *testing.T) {
 	}{
 		{http.MethodGet, geelark.StartPath, http.StatusMethodNotAllowed},
 		{http.MethodPut, geelark.StartPath, http.StatusMethodNotAllowed},
-		{http.MethodPost, "/open/v1/phone/stop", http.StatusNotFound},
+		{http.MethodPost, "/open/v1/phone/delete", http.StatusNotFound},
+		{http.MethodGet, geelark.StatusPath, http.StatusMethodNotAllowed},
 		{http.MethodPost, geelark.StartPath + "/", http.StatusNotFound},
 	} {
 		req := httptest.NewRequest(tt.method, tt.path, strings.NewReader(idsBody("p1")))

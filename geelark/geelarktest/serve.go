@@ -14,14 +14,20 @@ import (
 // codeInternal is what FaultCode answers when its Code is 0.
 const codeInternal = 50000
 
-// ServeHTTP answers a call to the start or the list endpoint.
+// ServeHTTP answers a call to one of the fake's endpoints.
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var read func(io.Reader) request
 	switch r.URL.Path {
 	case geelark.StartPath:
 		read = readRequest
+	case geelark.StatusPath:
+		read = readIDsRequest(geelark.MaxStatusIDs)
+	case geelark.StopPath:
+		read = readIDsRequest(geelark.MaxStopIDs)
 	case geelark.ListPath:
 		read = readListRequest
+	case geelark.CallbackSetPath:
+		read = readCallbackRequest
 	default:
 		http.NotFound(w, r)
 		return
@@ -51,7 +57,7 @@ func (f *Fake) handle(path string, h http.Header, req request) answer {
 	defer f.mu.Unlock()
 	now := f.cfg.Now()
 	c := Call{N: len(f.calls) + 1, Time: now, Path: path, TraceID: h.Get("traceId"),
-		IDs: req.ids, Options: req.opts, Page: req.page, PageSize: req.pageSize, Filter: req.filter}
+		IDs: req.ids, Options: req.opts, Page: req.page, PageSize: req.pageSize, Filter: req.filter, URL: req.url}
 	a := answer{env: envelope{TraceID: c.TraceID}}
 	mode, code := f.authenticate(h, now)
 	c.Auth = mode
@@ -60,6 +66,9 @@ func (f *Fake) handle(path string, h http.Header, req request) answer {
 	}
 	if code == 0 {
 		code = f.spend(path, now)
+	}
+	if code == 0 && path == geelark.StartPath {
+		code = f.poisoned(&c, req.ids)
 	}
 	if code == 0 {
 		fault := f.nextFault(c.N)
@@ -71,10 +80,18 @@ func (f *Fake) handle(path string, h http.Header, req request) answer {
 			code = cmp.Or(fault.Code, codeInternal)
 			a.env.Msg = message(code, fault.Msg)
 		default:
-			if path == geelark.ListPath {
+			omit := fault.Kind == FaultOmit
+			switch path {
+			case geelark.ListPath:
 				a.env.Data = f.listPhones(&c, req)
-			} else {
-				a.env.Data = f.startPhones(&c, req.ids, fault.Kind == FaultOmit)
+			case geelark.StatusPath:
+				a.env.Data = f.statusPhones(&c, req.ids, omit)
+			case geelark.StopPath:
+				a.env.Data = f.stopPhones(&c, req.ids, omit)
+			case geelark.CallbackSetPath:
+				f.callbackURL, c.URL = req.url, req.url
+			default:
+				a.env.Data = f.startPhones(&c, req.ids, omit)
 			}
 		}
 	}
@@ -102,6 +119,7 @@ func (f *Fake) startPhones(c *Call, ids []string, omit bool) *startData {
 			continue
 		}
 		f.starts[id]++
+		f.accept(id, c.Time)
 		if omit && c.Omitted == "" {
 			c.Omitted = id
 			continue
@@ -111,6 +129,18 @@ func (f *Fake) startPhones(c *Call, ids []string, omit bool) *startData {
 	}
 	d.SuccessAmount, d.FailAmount = len(d.SuccessDetails), len(d.FailDetails)
 	return d
+}
+
+// poisoned returns the code of the first poisoned ID among ids, recording
+// it in c, or 0. f.mu must be held.
+func (f *Fake) poisoned(c *Call, ids []string) int {
+	for _, id := range ids {
+		if code, ok := f.poison[id]; ok {
+			c.Poisoned = id
+			return code
+		}
+	}
+	return 0
 }
 
 // outcome returns the outcome of attempt (from 1) of phone id. f.mu must be

@@ -29,6 +29,6 @@ func (s *Server) Client() *http.Client { return s.srv.Client() }
 // Close shuts the server down and waits for its calls to finish. Calls still
 // waiting out Config.Latency are dropped without a reply.
 func (s *Server) Close() {
-	s.stopOnce.Do(func() { close(s.stop) })
+	s.Fake.Close()
 	s.srv.Close()
 }
