@@ -74,7 +74,7 @@ func BenchmarkCalls(b *testing.B) {
 			began := time.Now()
 			waitUntil(b, 5*time.Minute, "phones started", func() bool { return w.Stats().Started >= n })
 			took := time.Since(began)
-			w.Shutdown()
+			_ = w.Shutdown(context.Background())
 			reportCalls(b, "burst", n, fake.Calls(), took)
 		}
 	})
@@ -101,7 +101,7 @@ func BenchmarkCalls(b *testing.B) {
 			tick.Stop()
 			waitUntil(b, 5*time.Minute, "phones started", func() bool { return w.Stats().Started >= n })
 			took := time.Since(began)
-			w.Shutdown()
+			_ = w.Shutdown(context.Background())
 			reportCalls(b, "trickle", n, fake.Calls(), took)
 		}
 	})
@@ -121,7 +121,7 @@ func startDefaultWorker(b *testing.B, rdb *redis.Client, api *geelark.Client) *w
 	if err := w.Start(); err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(w.Shutdown) // before the Redis client closes, if the run fails
+	b.Cleanup(func() { _ = w.Shutdown(context.Background()) }) // before the Redis client closes, if the run fails
 	return w
 }
 

@@ -3,6 +3,7 @@ package bench
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -64,12 +65,12 @@ func BenchmarkMemory(b *testing.B) {
 			if err := w.Start(); err != nil {
 				b.Fatal(err)
 			}
-			b.Cleanup(w.Shutdown) // before the Redis client closes, if the run fails
+			b.Cleanup(func() { _ = w.Shutdown(context.Background()) }) // before the Redis client closes, if the run fails
 			held, after := waitHeld(b, fake)
 			heap1, stacks1 := goMemory()
 			g1, rss := runtime.NumGoroutine(), procStatus(b, os.Getpid())["VmRSS"]
 			fake.Close() // the held calls fail: their phones are retried later
-			w.Shutdown()
+			_ = w.Shutdown(context.Background())
 			perPhone := float64(heap1-heap0) / float64(held)
 			b.ReportMetric(float64(heap1-heap0)/(1<<20), "heap-MiB")
 			b.ReportMetric(perPhone, "heap-B/phone")

@@ -207,11 +207,11 @@ func runPhonestart(b *testing.B, n int, profile bool) run {
 	if err := w.Start(); err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(w.Shutdown) // before the Redis client closes, if the run fails
+	b.Cleanup(func() { _ = w.Shutdown(context.Background()) }) // before the Redis client closes, if the run fails
 	waitUntil(b, 10*time.Minute, "phones started", func() bool { return w.Stats().Started >= n })
 	out := run{took: time.Since(began), cpu: meter.sample().sub(c0), enq: enq}
 	stopProfile()
-	w.Shutdown()
+	_ = w.Shutdown(context.Background())
 	out.calls = len(fake.Calls())
 	return out
 }

@@ -67,27 +67,39 @@ type Client struct {
 	now         func() time.Time
 }
 
-// NewClient checks cfg and returns a Client.
+// ConfigError is a Config that NewClient refuses. Field names the Config
+// field to fix ("Credentials" when none is set); the message never carries
+// a secret.
+type ConfigError struct {
+	Field string
+	Msg   string
+}
+
+func (e *ConfigError) Error() string { return "geelark: config: " + e.Msg }
+
+// NewClient checks cfg and returns a Client. Its errors are *ConfigError.
 func NewClient(cfg Config) (*Client, error) {
 	keyMode := cfg.AppID != "" || cfg.APIKey != ""
 	switch {
 	case keyMode && cfg.Token != "":
-		return nil, errors.New("geelark: config: set either AppID and APIKey or Token, not both")
-	case keyMode && (cfg.AppID == "" || cfg.APIKey == ""):
-		return nil, errors.New("geelark: config: key mode needs both AppID and APIKey")
+		return nil, &ConfigError{Field: "Token", Msg: "set either AppID and APIKey or Token, not both"}
+	case keyMode && cfg.AppID == "":
+		return nil, &ConfigError{Field: "AppID", Msg: "key mode needs both AppID and APIKey"}
+	case keyMode && cfg.APIKey == "":
+		return nil, &ConfigError{Field: "APIKey", Msg: "key mode needs both AppID and APIKey"}
 	case !keyMode && cfg.Token == "":
-		return nil, errors.New("geelark: config: no credentials: set AppID and APIKey, or Token")
+		return nil, &ConfigError{Field: "Credentials", Msg: "no credentials: set AppID and APIKey, or Token"}
 	}
 	base := strings.TrimRight(cmp.Or(cfg.BaseURL, DefaultBaseURL), "/")
 	u, err := url.Parse(base)
 	if err == nil && u.User != nil {
-		return nil, errors.New("geelark: config: BaseURL must not carry user info")
+		return nil, &ConfigError{Field: "BaseURL", Msg: "BaseURL must not carry user info"}
 	}
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("geelark: config: BaseURL %q is not an http(s) URL with a host", redactURL(base))
+		return nil, &ConfigError{Field: "BaseURL", Msg: fmt.Sprintf("BaseURL %q is not an http(s) URL with a host", redactURL(base))}
 	}
 	if cfg.CallTimeout < 0 {
-		return nil, fmt.Errorf("geelark: config: CallTimeout %v is negative", cfg.CallTimeout)
+		return nil, &ConfigError{Field: "CallTimeout", Msg: fmt.Sprintf("CallTimeout %v is negative", cfg.CallTimeout)}
 	}
 	callTimeout := cmp.Or(cfg.CallTimeout, DefaultCallTimeout)
 	hc := cfg.HTTPClient

@@ -177,7 +177,7 @@ func TestScheduledStartsBatch(t *testing.T) {
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(w.Shutdown)
+	t.Cleanup(func() { _ = w.Shutdown(context.Background()) })
 	insp := asynq.NewInspectorFromRedisClient(rdb)
 	deadline := time.Now().Add(60 * time.Second)
 	for {

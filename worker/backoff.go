@@ -32,7 +32,7 @@ func jitter(d time.Duration) time.Duration {
 }
 
 // waitRetry is about how long a phone waits (see waitError) before it
-// comes round again.
+// comes round again, or RetryMax if shorter.
 const waitRetry = 10 * time.Second
 
 // retryDelay is the worker's asynq.RetryDelayFunc.
@@ -50,7 +50,8 @@ func (w *Worker) retryDelay(n int, err error, _ *asynq.Task) time.Duration {
 	}
 	var we *waitError
 	if errors.As(err, &we) {
-		return waitRetry + jitter(waitRetry)
+		d := min(waitRetry, w.cfg.RetryMax)
+		return d/2 + jitter(d)
 	}
 	var ph *PhoneError
 	if errors.As(err, &ph) && !ph.RetryAt.IsZero() {

@@ -1,6 +1,7 @@
 package worker_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -44,7 +45,7 @@ func BenchmarkBudget10kPhones(b *testing.B) {
 			time.Sleep(10 * time.Millisecond)
 		}
 		took := time.Since(began)
-		w.Shutdown(context.Background())
+		_ = w.Shutdown(context.Background())
 		calls := len(e.fake.Calls())
 		b.ReportMetric(took.Seconds(), "s/10k-phones")
 		b.ReportMetric(floor.Seconds(), "s-floor")

@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -112,10 +111,10 @@ type Config struct {
 
 func (c Config) withDefaults() (Config, error) {
 	if c.Redis == nil {
-		return c, errors.New("worker: config: Redis is required")
+		return c, configErr("Redis", "Redis is required")
 	}
 	if c.API == nil {
-		return c, errors.New("worker: config: API is required")
+		return c, configErr("API", "API is required")
 	}
 	if c.Logger == nil {
 		c.Logger = zap.NewNop()
@@ -147,33 +146,45 @@ func (c Config) withDefaults() (Config, error) {
 
 	switch {
 	case c.BatchSize < 1 || c.BatchSize > geelark.MaxStartIDs:
-		return c, fmt.Errorf("worker: config: BatchSize %d is outside 1..%d", c.BatchSize, geelark.MaxStartIDs)
+		return c, configErr("BatchSize", "BatchSize %d is outside 1..%d", c.BatchSize, geelark.MaxStartIDs)
 	case c.BatchWait < 0:
-		return c, fmt.Errorf("worker: config: BatchWait %v is negative", c.BatchWait)
+		return c, configErr("BatchWait", "BatchWait %v is negative", c.BatchWait)
 	case c.Concurrency < 1:
-		return c, fmt.Errorf("worker: config: Concurrency %d is less than 1", c.Concurrency)
+		return c, configErr("Concurrency", "Concurrency %d is less than 1", c.Concurrency)
 	case c.MaxAttempts < 1 || c.MaxAttempts > tasks.MaxRetry:
-		return c, fmt.Errorf("worker: config: MaxAttempts %d is outside 1..%d", c.MaxAttempts, tasks.MaxRetry)
+		return c, configErr("MaxAttempts", "MaxAttempts %d is outside 1..%d", c.MaxAttempts, tasks.MaxRetry)
 	case c.RetryBase <= 0:
-		return c, fmt.Errorf("worker: config: RetryBase %v is not positive", c.RetryBase)
+		return c, configErr("RetryBase", "RetryBase %v is not positive", c.RetryBase)
 	case c.RetryMax < c.RetryBase:
-		return c, fmt.Errorf("worker: config: RetryMax %v is less than RetryBase %v", c.RetryMax, c.RetryBase)
+		return c, configErr("RetryMax", "RetryMax %v is less than RetryBase %v", c.RetryMax, c.RetryBase)
 	case c.MaxWait <= 0:
-		return c, fmt.Errorf("worker: config: MaxWait %v is not positive", c.MaxWait)
+		return c, configErr("MaxWait", "MaxWait %v is not positive", c.MaxWait)
 	case c.ShutdownTimeout <= 0:
-		return c, fmt.Errorf("worker: config: ShutdownTimeout %v is not positive", c.ShutdownTimeout)
+		return c, configErr("ShutdownTimeout", "ShutdownTimeout %v is not positive", c.ShutdownTimeout)
 	case c.CallTimeout <= 0:
-		return c, fmt.Errorf("worker: config: CallTimeout %v is not positive", c.CallTimeout)
+		return c, configErr("CallTimeout", "CallTimeout %v is not positive", c.CallTimeout)
 	case c.ShutdownTimeout <= c.CallTimeout:
-		return c, fmt.Errorf("worker: config: ShutdownTimeout %v does not exceed CallTimeout %v: "+
+		return c, configErr("ShutdownTimeout", "ShutdownTimeout %v does not exceed CallTimeout %v: "+
 			"a stopping worker would cut calls that may still answer", c.ShutdownTimeout, c.CallTimeout)
 	case 2*c.CallTimeout+c.BatchWait >= tasks.Timeout:
-		return c, fmt.Errorf("worker: config: CallTimeout %v is too long: a phone is handed back 2 x CallTimeout (%v) "+
+		return c, configErr("CallTimeout", "CallTimeout %v is too long: a phone is handed back 2 x CallTimeout (%v) "+
 			"before its task's deadline of %v, which leaves no time to batch and call", c.CallTimeout, 2*c.CallTimeout, tasks.Timeout)
 	case c.DeadRetention < 0:
-		return c, fmt.Errorf("worker: config: DeadRetention %v is negative", c.DeadRetention)
+		return c, configErr("DeadRetention", "DeadRetention %v is negative", c.DeadRetention)
 	case c.PollInterval <= 0:
-		return c, fmt.Errorf("worker: config: PollInterval %v is not positive", c.PollInterval)
+		return c, configErr("PollInterval", "PollInterval %v is not positive", c.PollInterval)
 	}
 	return c, nil
+}
+
+// ConfigError is a Config that New refuses; Field names the Config field.
+type ConfigError struct {
+	Field string
+	Msg   string
+}
+
+func (e *ConfigError) Error() string { return "worker: config: " + e.Msg }
+
+func configErr(field, format string, args ...any) error {
+	return &ConfigError{Field: field, Msg: fmt.Sprintf(format, args...)}
 }

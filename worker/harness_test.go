@@ -51,6 +51,7 @@ func (e *env) fastConfig() worker.Config {
 	return worker.Config{
 		Redis:        e.rdb,
 		API:          e.api,
+		Status:       e.api,
 		Logger:       zaptest.NewLogger(e.t).Named("worker"),
 		BatchWait:    200 * time.Millisecond,
 		RetryBase:    time.Millisecond,
@@ -69,7 +70,7 @@ func (e *env) startWorker(cfg worker.Config) *worker.Worker {
 	if err := w.Start(); err != nil {
 		e.t.Fatal(err)
 	}
-	e.t.Cleanup(w.Shutdown)
+	e.t.Cleanup(func() { _ = w.Shutdown(context.Background()) })
 	return w
 }
 

@@ -9,6 +9,10 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap/zaptest"
+
 	"github.com/phonestart/phonestart/enqueue"
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/geelark/geelarktest"
@@ -16,9 +20,6 @@ import (
 	"github.com/phonestart/phonestart/internal/redistest"
 	"github.com/phonestart/phonestart/tasks"
 	"github.com/phonestart/phonestart/worker"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
-	"go.uber.org/zap/zaptest"
 )
 
 // env is a Redis, the fake API, a producer, and an admin server whose
@@ -89,7 +90,7 @@ func (e *env) startWorker(edit func(*worker.Config)) *worker.Worker {
 	if err := w.Start(); err != nil {
 		e.t.Fatal(err)
 	}
-	e.t.Cleanup(w.Shutdown)
+	e.t.Cleanup(func() { _ = w.Shutdown(context.Background()) })
 	return w
 }
 

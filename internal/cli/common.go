@@ -7,13 +7,13 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"strings"
 	"time"
 
-	"github.com/phonestart/phonestart/geelark"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/phonestart/phonestart/geelark"
 )
 
 // DefaultRedisURL is where phonestart looks for Redis unless told.
@@ -79,8 +79,14 @@ func (a *apiFlags) client() (*geelark.Client, error) {
 	})
 	if err != nil {
 		// NewClient names the Config field; name the variable that sets it.
-		if strings.Contains(err.Error(), "BaseURL") {
-			return nil, bad("GEELARK_BASE_URL (--geelark-base-url): %v", err)
+		var ce *geelark.ConfigError
+		if errors.As(err, &ce) {
+			switch ce.Field {
+			case "BaseURL":
+				return nil, bad("GEELARK_BASE_URL (--geelark-base-url): %v", err)
+			case "CallTimeout":
+				return nil, bad("GEELARK_CALL_TIMEOUT (--geelark-call-timeout): %v", err)
+			}
 		}
 		return nil, bad("%v (GEELARK_APP_ID + GEELARK_API_KEY, or GEELARK_TOKEN)", err)
 	}

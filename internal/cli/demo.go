@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+
 	"github.com/phonestart/phonestart/enqueue"
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/geelark/geelarktest"
 	"github.com/phonestart/phonestart/internal/admin"
 	"github.com/phonestart/phonestart/worker"
-	"github.com/redis/go-redis/v9"
-	"go.uber.org/zap"
 )
 
 func runDemo(ctx context.Context, args []string, env Env) error {
@@ -97,7 +98,7 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 	}
 	adm := admin.New(rdb, enq)
 	err = demoProgress(ctx, out, adm, w, fake, phones, began, timeout)
-	w.Shutdown(context.Background())
+	_ = w.Shutdown(context.Background())
 	if err != nil {
 		return err
 	}

@@ -23,7 +23,13 @@ func (l *limitFlags) limiter(rdb *redis.Client, log *zap.Logger) (worker.Limiter
 		log.Warn("API budget above GeeLark's documented 200 calls a minute / 24,000 an hour: going over can lock the account out for two hours",
 			zap.Int("per_minute", l.perMinute), zap.Int("per_hour", l.perHour))
 	}
-	b, err := fleet.NewBudget(rdb, fleet.BudgetConfig{PerMinute: l.perMinute, PerHour: l.perHour})
+	return l.budget(rdb, fleet.EndpointStart)
+}
+
+// budget is endpoint's fleet budget at the configured rates: GeeLark
+// meters each endpoint on its own.
+func (l *limitFlags) budget(rdb redis.UniversalClient, endpoint string) (*fleet.Budget, error) {
+	b, err := fleet.NewBudget(rdb, fleet.BudgetConfig{Endpoint: endpoint, PerMinute: l.perMinute, PerHour: l.perHour})
 	if err != nil {
 		return nil, bad("%v", err)
 	}

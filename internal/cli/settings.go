@@ -167,3 +167,10 @@ func between(lo, hi int) func(int) error {
 		return nil
 	}
 }
+
+func nonNegative[T int | time.Duration](v T) error {
+	if v < 0 {
+		return fmt.Errorf("must not be negative")
+	}
+	return nil
+}

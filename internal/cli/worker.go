@@ -2,17 +2,20 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/phonestart/phonestart/fleet"
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/internal/adminhttp"
 	"github.com/phonestart/phonestart/tasks"
 	"github.com/phonestart/phonestart/worker"
-	"github.com/prometheus/client_golang/prometheus"
-	"go.uber.org/zap"
 )
 
 // workerFlags are the worker's settings.
@@ -20,6 +23,7 @@ type workerFlags struct {
 	concurrency, batchSize, maxAttempts int
 	batchWait, retryBase, retryMax      time.Duration
 	maxWait, shutdownTimeout            time.Duration
+	deadRetention                       time.Duration
 	logFormat, adminAddr                string
 }
 
@@ -38,8 +42,10 @@ func (f *workerFlags) register(s *settings) {
 		"longest retry backoff", positive)
 	s.Duration(&f.maxWait, "max-wait", "PHONESTART_MAX_WAIT", worker.DefaultMaxWait,
 		"how long phones wait out an account-wide error before being dead-lettered", positive)
-	s.Duration(&f.shutdownTimeout, "shutdown-timeout", "PHONESTART_SHUTDOWN_TIMEOUT", worker.DefaultShutdownTimeout,
-		"how long a stopping worker lets calls in flight finish", positive)
+	s.Duration(&f.shutdownTimeout, "shutdown-timeout", "PHONESTART_SHUTDOWN_TIMEOUT", 0,
+		"how long a stopping worker lets calls in flight finish; must exceed GEELARK_CALL_TIMEOUT (default: call timeout + 10s)", nonNegative)
+	s.Duration(&f.deadRetention, "dead-retention", "PHONESTART_DEAD_RETENTION", 0,
+		"drop dead-letter entries older than this (0: keep until requeued or purged)", nonNegative)
 	s.String(&f.logFormat, "log-format", "PHONESTART_LOG_FORMAT", "auto", "json, console, or auto (console on a terminal)")
 	s.String(&f.adminAddr, "admin-addr", "PHONESTART_ADMIN_ADDR", adminhttp.DefaultAddr,
 		"host:port of the admin server (/metrics, /healthz, /readyz, /monitoring/); empty or off: none")
@@ -63,7 +69,7 @@ func (f *workerFlags) config() worker.Config {
 	return worker.Config{
 		BatchSize: f.batchSize, BatchWait: f.batchWait, Concurrency: f.concurrency,
 		MaxAttempts: f.maxAttempts, RetryBase: f.retryBase, RetryMax: f.retryMax,
-		MaxWait: f.maxWait, ShutdownTimeout: f.shutdownTimeout,
+		MaxWait: f.maxWait, ShutdownTimeout: f.shutdownTimeout, DeadRetention: f.deadRetention,
 	}
 }
 
@@ -110,6 +116,10 @@ func runWorker(ctx context.Context, args []string, env Env) error {
 	if cfg.Limiter, err = lf.limiter(rdb, log); err != nil {
 		return err
 	}
+	cfg.Status, cfg.CallTimeout = api, af.callTimeout
+	if cfg.StatusLimiter, err = lf.budget(rdb, fleet.EndpointStatus); err != nil {
+		return err
+	}
 	var reg *prometheus.Registry // nil: no admin server, no metrics
 	if wf.adminAddr != "" {
 		reg = adminhttp.NewRegistry(rdb)
@@ -117,7 +127,7 @@ func runWorker(ctx context.Context, args []string, env Env) error {
 	}
 	w, err := worker.New(cfg)
 	if err != nil {
-		return bad("%v", err)
+		return workerConfigErr(err)
 	}
 	log.Info("connecting", zap.String("redis", rdb.Options().Addr), zap.String("api", api.BaseURL()),
 		zap.String("auth", api.AuthMode()))
@@ -164,4 +174,22 @@ func startAdmin(cfg adminhttp.Config, explicit bool) (stop func(), err error) {
 	log.Info("admin server listening", zap.String("metrics", base+"/metrics"), zap.String("readyz", base+"/readyz"),
 		zap.String("monitoring", base+adminhttp.MonitoringPath+"/"))
 	return stop, nil
+}
+
+// workerVars names the variable that sets each worker.Config field.
+var workerVars = map[string]string{
+	"BatchSize": "PHONESTART_BATCH_SIZE", "BatchWait": "PHONESTART_BATCH_WAIT",
+	"Concurrency": "PHONESTART_CONCURRENCY", "MaxAttempts": "PHONESTART_MAX_ATTEMPTS",
+	"RetryBase": "PHONESTART_RETRY_BASE", "RetryMax": "PHONESTART_RETRY_MAX", "MaxWait": "PHONESTART_MAX_WAIT",
+	"ShutdownTimeout": "PHONESTART_SHUTDOWN_TIMEOUT", "CallTimeout": "GEELARK_CALL_TIMEOUT",
+	"DeadRetention": "PHONESTART_DEAD_RETENTION",
+}
+
+// workerConfigErr is a refused worker configuration, naming the variable.
+func workerConfigErr(err error) error {
+	var ce *worker.ConfigError
+	if errors.As(err, &ce) && workerVars[ce.Field] != "" {
+		return bad("%s: %v", workerVars[ce.Field], err)
+	}
+	return bad("%v", err)
 }
