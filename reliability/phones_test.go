@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	psfleet "github.com/phonestart/phonestart/fleet"
 	"github.com/phonestart/phonestart/geelark/geelarktest"
 	"github.com/phonestart/phonestart/tasks"
-	"github.com/redis/go-redis/v9"
 )
 
 // fleet is one case's phones and the Redis they live in.
@@ -76,11 +78,19 @@ func (f *fleet) waitSettled(n int, timeout time.Duration, logs func() string) ti
 
 // states returns the state of each phone's task ("completed", "archived",
 // ...), "missing" for a phone with no task, read one by one with
-// asynq.Inspector.GetTaskInfo, and the last error of each archived one.
-func (f *fleet) states(ids []string) (state, lastErr map[string]string) {
+// asynq.Inspector.GetTaskInfo, and the dead-letter entry of each archived
+// one (an archived phone without an entry is reported as lost).
+func (f *fleet) states(ids []string) (state map[string]string, dead map[string]psfleet.DeadPhone) {
 	f.t.Helper()
 	state = make(map[string]string, len(ids))
-	lastErr = map[string]string{}
+	dead = map[string]psfleet.DeadPhone{}
+	entries, err := psfleet.NewLedger(f.rdb, 0).Get(context.Background(), ids...)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	for _, d := range entries {
+		dead[d.ID] = d
+	}
 	for _, id := range ids {
 		ti, err := f.insp.GetTaskInfo(tasks.Queue, tasks.TaskID(id))
 		if err != nil {
@@ -88,19 +98,19 @@ func (f *fleet) states(ids []string) (state, lastErr map[string]string) {
 			continue
 		}
 		state[id] = ti.State.String()
-		if ti.State == asynq.TaskStateArchived {
-			lastErr[id] = ti.LastErr
+		if _, ok := dead[id]; ti.State == asynq.TaskStateArchived && !ok {
+			state[id] = "archived without a dead-letter entry"
 		}
 	}
-	return state, lastErr
+	return state, dead
 }
 
 // assertNoneLost checks the final state of every phone: each has a task that
 // is completed (started) or archived (dead), and every completed phone was
 // started by the fake at least once. It returns the phones by state.
-func (f *fleet) assertNoneLost(ids []string, fake *geelarktest.Server) (byState map[string]int, lastErr map[string]string) {
+func (f *fleet) assertNoneLost(ids []string, fake *geelarktest.Server) (byState map[string]int, dead map[string]psfleet.DeadPhone) {
 	f.t.Helper()
-	state, lastErr := f.states(ids)
+	state, dead := f.states(ids)
 	byState = map[string]int{}
 	var bad []string
 	for _, id := range ids {
@@ -118,7 +128,17 @@ func (f *fleet) assertNoneLost(ids []string, fake *geelarktest.Server) (byState 
 		f.t.Errorf("%d of %d phones lost or wrong (states %v): %s", len(bad), len(ids), byState,
 			strings.Join(bad[:min(len(bad), 20)], "; "))
 	}
-	return byState, lastErr
+	return byState, dead
+}
+
+// assertNoneTwice checks that the fake started no phone of ids twice.
+func assertNoneTwice(t *testing.T, fake *geelarktest.Server, ids []string) {
+	t.Helper()
+	dups, extra := duplicates(fake, ids)
+	if len(dups) > 0 {
+		sort.Strings(dups)
+		t.Errorf("%d of %d phones started more than once (%d extra starts), e.g. %v", len(dups), len(ids), extra, dups[:min(len(dups), 10)])
+	}
 }
 
 // assertNoTasks checks that Redis holds no start task in any state except

@@ -10,8 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/phonestart/phonestart/geelark/geelarktest"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/phonestart/phonestart/geelark/geelarktest"
 )
 
 // redisServer is a redis-server of the test's own, persisting every write
@@ -133,6 +134,7 @@ func TestRedisRestartMidRunLosesNoPhone(t *testing.T) {
 	if byState["completed"] != len(all) {
 		t.Errorf("phones by state %v: every phone starts at the fake, so each should be completed", byState)
 	}
+	assertNoneTwice(t, fake, all)
 	dups, extra := duplicates(fake, all)
 	t.Logf("duplicates: %d of %d phones started more than once (%d extra starts)", len(dups), len(all), extra)
 
