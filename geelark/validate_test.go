@@ -190,7 +190,7 @@ func TestStatusAndStopLimitsAreAccepted(t *testing.T) {
 func TestOptionErrorNamesTheField(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		opts      geelark.StartOptions
+		opts       geelark.StartOptions
 		field, msg string
 	}{
 		{geelark.StartOptions{Width: 900}, "width", "width 900 is outside 200..600"},
