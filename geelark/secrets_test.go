@@ -105,6 +105,34 @@ func TestNoSecretInErrors(t *testing.T) {
 			collect(err)
 		}
 
+		// The status, stop and callback endpoints: wrong credentials,
+		// invalid requests and faults.
+		ctx := context.Background()
+		_, err = bad.StatusPhones(ctx, []string{"p1"})
+		collect(err)
+		_, err = bad.StopPhones(ctx, []string{"p1"})
+		collect(err)
+		collect(bad.SetCallback(ctx, "https://example.com/cb"))
+		_, err = c.StatusPhones(ctx, phoneIDs(101))
+		collect(err)
+		_, err = c.StopPhones(ctx, nil)
+		collect(err)
+		collect(c.SetCallback(ctx, "https://user:"+testAPIKey+"@example.com/cb"))
+		collect(c.SetCallback(ctx, "http://u:"+testToken+"@exa mple.com/cb"))
+		for _, fault := range []geelarktest.Fault{{Kind: geelarktest.Fault500}, {Kind: geelarktest.FaultTruncated}} {
+			srv.FailNext(3, fault)
+			_, err := c.StatusPhones(ctx, []string{"p1"})
+			collect(err)
+			_, err = c.StopPhones(ctx, []string{"p1"})
+			collect(err)
+			collect(c.SetCallback(ctx, "https://example.com/cb"))
+		}
+		h := map[string][]string{}
+		geelarktest.SignCallback(h, testAppID, testAPIKey, t0.Add(-time.Hour))
+		collect(geelark.VerifyCallback(h, testAppID, testAPIKey, t0))
+		geelarktest.SignCallback(h, testAppID, testAPIKey+"-wrong", t0)
+		collect(geelark.VerifyCallback(h, testAppID, testAPIKey, t0))
+
 		// Unknown outcomes.
 		for _, tc := range transportCases {
 			_, err := runTransportCase(t, tc, client)

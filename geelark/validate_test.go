@@ -109,3 +109,115 @@ func TestBoundaryRequestsAreAccepted(t *testing.T) {
 		})
 	}
 }
+
+// Status, stop and callback calls refuse bad input without a request, and
+// accept what the fake accepts at their limits.
+func TestInvalidStatusStopAndCallbackAreNotSent(t *testing.T) {
+	t.Parallel()
+	type call func(*geelark.Client) error
+	status := func(ids []string) call {
+		return func(c *geelark.Client) error {
+			res, err := c.StatusPhones(context.Background(), ids)
+			if res != nil {
+				t.Errorf("result %+v with an invalid request", res)
+			}
+			return err
+		}
+	}
+	stop := func(ids []string) call {
+		return func(c *geelark.Client) error {
+			res, err := c.StopPhones(context.Background(), ids)
+			if res != nil {
+				t.Errorf("result %+v with an invalid request", res)
+			}
+			return err
+		}
+	}
+	callback := func(url string) call {
+		return func(c *geelark.Client) error { return c.SetCallback(context.Background(), url) }
+	}
+	tests := []struct {
+		name string
+		call call
+	}{
+		{"status without IDs", status(nil)},
+		{"status of 101 IDs", status(phoneIDs(101))},
+		{"status with a duplicate", status([]string{"p1", "p1"})},
+		{"status with a bad ID", status([]string{"p 1"})},
+		{"stop without IDs", stop(nil)},
+		{"stop of 201 IDs", stop(phoneIDs(geelark.MaxStopIDs + 1))},
+		{"stop with a duplicate", stop([]string{"p1", "p2", "p1"})},
+		{"stop with an empty ID", stop([]string{""})},
+		{"callback to nothing", callback("")},
+		{"callback to a path", callback("/geelark/callback")},
+		{"callback over ftp", callback("ftp://example.com/cb")},
+		{"callback with user info", callback("https://user:pw@example.com/cb")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rt := &countingTransport{}
+			c := newClient(t, geelark.Config{BaseURL: "http://127.0.0.1:9", Token: testToken,
+				HTTPClient: &http.Client{Transport: rt}}, nil)
+			err := tt.call(c)
+			if !errors.Is(err, geelark.ErrInvalidRequest) {
+				t.Fatalf("err %v, want ErrInvalidRequest", err)
+			}
+			if strings.Contains(err.Error(), "pw@") {
+				t.Errorf("error %q shows the URL's password", err)
+			}
+			if n := rt.n.Load(); n != 0 {
+				t.Errorf("%d requests sent, want 0", n)
+			}
+		})
+	}
+}
+
+func TestStatusAndStopLimitsAreAccepted(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, geelarktest.Config{})
+	c := keyClient(t, srv, nil)
+	if _, err := c.StatusPhones(context.Background(), phoneIDs(geelark.MaxStatusIDs)); err != nil {
+		t.Errorf("StatusPhones(%d IDs): %v", geelark.MaxStatusIDs, err)
+	}
+	if _, err := c.StopPhones(context.Background(), phoneIDs(geelark.MaxStopIDs)); err != nil {
+		t.Errorf("StopPhones(%d IDs): %v", geelark.MaxStopIDs, err)
+	}
+}
+
+// A bad option names its field in a typed error, through StartPhones too,
+// with the message it always had.
+func TestOptionErrorNamesTheField(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		opts       geelark.StartOptions
+		field, msg string
+	}{
+		{geelark.StartOptions{Width: 900}, "width", "width 900 is outside 200..600"},
+		{geelark.StartOptions{Width: 199}, "width", "width 199 is outside 200..600"},
+		{geelark.StartOptions{Center: ptr(2)}, "center", "center 2 is not 0 or 1"},
+		{geelark.StartOptions{Width: 100, Center: ptr(2)}, "width", "width 100 is outside 200..600"},
+	}
+	for _, tt := range tests {
+		err := tt.opts.Validate()
+		var oe *geelark.OptionError
+		if !errors.As(err, &oe) || oe.Field != tt.field || err.Error() != tt.msg {
+			t.Errorf("Validate(%+v) = %v (%T), want *OptionError{Field: %q} %q", tt.opts, err, err, tt.field, tt.msg)
+			continue
+		}
+		rt := &countingTransport{}
+		c := newClient(t, geelark.Config{BaseURL: "http://127.0.0.1:9", Token: testToken,
+			HTTPClient: &http.Client{Transport: rt}}, nil)
+		_, err = c.StartPhones(context.Background(), []string{"p1"}, tt.opts)
+		oe = nil
+		if !errors.As(err, &oe) || oe.Field != tt.field || !errors.Is(err, geelark.ErrInvalidRequest) {
+			t.Errorf("StartPhones with %+v: %v, want ErrInvalidRequest and *OptionError{Field: %q}", tt.opts, err, tt.field)
+		}
+		if want := "geelark: start: invalid request: " + tt.msg; err.Error() != want {
+			t.Errorf("StartPhones error %q, want %q", err, want)
+		}
+	}
+	if err := (geelark.StartOptions{Width: 336, Center: ptr(1)}).Validate(); err != nil {
+		t.Errorf("valid options: %v", err)
+	}
+}

@@ -136,15 +136,14 @@ func (f *Fake) DeliverCallbacks(ctx context.Context) (int, error) {
 	}
 	now, url := f.cfg.Now(), f.callbackURL
 	var due []geelark.CallbackEvent
-	for id, p := range f.power {
-		if !p.on || p.notified {
-			continue
-		}
+	for id := range f.pending {
+		p := f.power[id]
 		end := p.since.Add(p.boot.Time)
 		if now.Before(end) {
 			continue
 		}
 		p.notified = true
+		delete(f.pending, id)
 		due = append(due, geelark.CallbackEvent{Type: geelark.CallbackStart, ID: id, Result: !p.boot.FallBack,
 			EventTime: end.Truncate(time.Second), Username: CallbackUser, IP: CallbackIP})
 	}

@@ -32,6 +32,7 @@ type Fake struct {
 	phoneIndex  map[string]int // ID -> index in phones
 
 	power        map[string]*power // by ID: phones ever started
+	pending      map[string]bool   // IDs whose boot's start event is not taken yet
 	boots        map[string]Boot   // ScriptBoot
 	stopScripts  map[string]Script // ScriptStop
 	stopAttempts map[string]int
@@ -156,6 +157,7 @@ func (f *Fake) reset() {
 	f.phones = nil
 	f.phoneIndex = make(map[string]int)
 	f.power = make(map[string]*power)
+	f.pending = make(map[string]bool)
 	f.boots = make(map[string]Boot)
 	f.stopScripts = make(map[string]Script)
 	f.stopAttempts = make(map[string]int)

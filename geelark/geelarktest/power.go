@@ -141,6 +141,9 @@ func (f *Fake) accept(id string, now time.Time) {
 		b.Never, b.FallBack = false, false
 	}
 	*p = power{on: true, since: now, boot: b, boots: p.boots, notified: b.Never}
+	if !b.Never && f.cfg.Callbacks {
+		f.pending[id] = true
+	}
 }
 
 // phoneState is the state the status endpoint answers for id at now, or the
@@ -214,6 +217,7 @@ func (f *Fake) stopPhones(c *Call, ids []string, omit bool) *statusData {
 		if p := f.power[id]; p != nil {
 			p.on, p.notified = false, true
 		}
+		delete(f.pending, id)
 		f.stops[id]++
 		c.Stopped = append(c.Stopped, id)
 		if omit && c.Omitted == "" {

@@ -15,7 +15,7 @@ func runFakeAPI(ctx context.Context, args []string, env Env) error {
 	s := newSettings("fakeapi", env)
 	var addr, appID, apiKey, token string
 	var perMinute, perHour int
-	var latency time.Duration
+	var latency, bootTime time.Duration
 	s.String(&addr, "addr", "PHONESTART_FAKEAPI_ADDR", "127.0.0.1:8089", "address to listen on")
 	s.String(&appID, "app-id", "GEELARK_APP_ID", "", "app ID to accept (default "+geelarktest.DefaultAppID+")")
 	s.String(&apiKey, "api-key", "GEELARK_API_KEY", "", "API key to accept (default "+geelarktest.DefaultAPIKey+")")
@@ -23,6 +23,7 @@ func runFakeAPI(ctx context.Context, args []string, env Env) error {
 	s.Int(&perMinute, "rate-per-minute", "", 200, "calls a minute before 40007, 0 for unlimited", between(0, 1<<30))
 	s.Int(&perHour, "rate-per-hour", "", 24000, "calls an hour before the 40014 lockout, 0 for unlimited", between(0, 1<<30))
 	s.Duration(&latency, "latency", "", 80*time.Millisecond, "added to every reply", nil)
+	s.Duration(&bootTime, "boot-time", "", 3*time.Second, "how long a started phone stays at status 1 (Starting) before 0 (Started)", nil)
 	pos, err := s.parse(args, env.Stdout)
 	if err != nil {
 		return err
@@ -33,11 +34,17 @@ func runFakeAPI(ctx context.Context, args []string, env Env) error {
 	if (appID == "") != (apiKey == "") {
 		return bad("--app-id and --api-key go together")
 	}
+	if bootTime < 0 {
+		return bad("--boot-time %v is negative", bootTime)
+	}
 	fake := geelarktest.New(geelarktest.Config{
 		AppID: appID, APIKey: apiKey, Token: token,
 		RatePerMinute: perMinute, RatePerHour: perHour, Latency: latency,
-		Default: geelarktest.Mix(),
+		Default:   geelarktest.Mix(),
+		Boot:      func(string) geelarktest.Boot { return geelarktest.Boot{Time: bootTime} },
+		Callbacks: true, // sent once a callback URL is set
 	})
+	defer fake.Close()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %v", addr, err)
@@ -48,8 +55,8 @@ func runFakeAPI(ctx context.Context, args []string, env Env) error {
 		creds = fmt.Sprintf("appId %s + apiKey %s, or token %s",
 			geelarktest.DefaultAppID, geelarktest.DefaultAPIKey, geelarktest.DefaultToken)
 	}
-	fmt.Fprintf(env.Stdout, "fake GeeLark API on http://%s (accepts %s; %d calls/min; latency %v)\n",
-		ln.Addr(), creds, perMinute, latency)
+	fmt.Fprintf(env.Stdout, "fake GeeLark API on http://%s (accepts %s; %d calls/min; latency %v; phones boot in %v)\n",
+		ln.Addr(), creds, perMinute, latency, bootTime)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
