@@ -39,9 +39,9 @@ type Error struct {
 func (e *Error) Error() string {
 	switch e.Kind {
 	case Unreachable:
-		return fmt.Sprintf("cannot reach Redis at %s (%s): %v", e.Addr, e.Name, e.Err)
+		return fmt.Sprintf("cannot reach Redis at %s: %v; is it running, and is %s right?", e.Addr, e.Err, e.Name)
 	case Rejected:
-		return fmt.Sprintf("Redis at %s (%s) refused the connection: %v", e.Addr, e.Name, e.Err)
+		return fmt.Sprintf("Redis at %s refused the connection: %v; check %s", e.Addr, e.Err, e.Name)
 	}
 	return e.Name + ": " + e.msg
 }

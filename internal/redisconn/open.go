@@ -214,6 +214,9 @@ func askSentinels(ctx context.Context, fo *redis.FailoverOptions) (Kind, error, 
 			return 0, nil, ""
 		case errors.Is(err, redis.Nil):
 			unknown++
+		case errors.As(err, &re) && strings.HasPrefix(re.Error(), "ERR unknown command"):
+			return BadURL, err, fmt.Sprintf("%s is not a Sentinel: it does not know the SENTINEL command. A redis+sentinel URL names "+
+				"Sentinels (port %s by default), not Redis itself; for a single Redis write redis://", addr, DefaultSentinelPort)
 		case errors.As(err, &re):
 			return Rejected, fmt.Errorf("Sentinel %s: %w", addr, err), ""
 		case ctx.Err() != nil:

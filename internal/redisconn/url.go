@@ -49,7 +49,7 @@ func parse(name, raw string) (target, error) {
 	}
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok {
-		return target{}, bad("no scheme: write %s (or %s)", suggest(raw), schemes)
+		return target{}, bad("no scheme: write %s (or rediss://, unix://, redis+sentinel://)", suggest(raw))
 	}
 	switch strings.ToLower(scheme) {
 	case "redis", "rediss", "unix":
