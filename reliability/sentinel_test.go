@@ -168,8 +168,9 @@ func (s *sentinelSet) logs() string {
 // replica: a dequeue lost that way leaves its phone pending (it is started
 // again), a completion lost that way leaves it active until asynq's
 // recoverer takes it back, a minute or two later (see
-// TestRedisRestartMidRunLosesNoPhone). This case takes about two minutes
-// and runs in parallel with the others.
+// TestRedisRestartMidRunLosesNoPhone). This case takes about 20 seconds,
+// two minutes when the recoverer has to step in, and runs in parallel with
+// the others.
 func TestSentinelFailoverLosesNoPhone(t *testing.T) {
 	t.Parallel()
 	path, err := exec.LookPath("redis-server")
