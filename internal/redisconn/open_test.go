@@ -129,3 +129,14 @@ func TestOpenRefusesAClusterNode(t *testing.T) {
 		t.Errorf("kind %d, want ClusterMode", e.Kind)
 	}
 }
+
+func TestOpenSentinelURLToAPlainRedisSaysSo(t *testing.T) {
+	t.Parallel()
+	r := redistest.New(t)
+	addr := strings.TrimPrefix(r.URL, "redis://")
+	addr = addr[:strings.Index(addr, "/")]
+	e := openErr(t, "redis+sentinel://"+addr+"/mymaster", 10*time.Second)
+	if msg := e.Error(); e.Kind != redisconn.BadURL || !strings.Contains(msg, addr+" is not a Sentinel") || !strings.Contains(msg, "redis://") {
+		t.Errorf("kind %d: %q: want the address named as no Sentinel, and redis:// suggested", e.Kind, msg)
+	}
+}

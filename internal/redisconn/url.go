@@ -164,3 +164,15 @@ func (t target) tlsConfig() *tls.Config {
 	}
 	return t.failover.TLSConfig
 }
+
+// Describe says where rawURL points, without credentials, for a log line:
+// host:port, unix:/path, or the master and its Sentinels. It is empty when
+// rawURL does not parse. (A Sentinel client's Options().Addr is only the
+// placeholder "FailoverClient".)
+func Describe(rawURL string) string {
+	t, err := parse(DefaultName, rawURL)
+	if err != nil {
+		return ""
+	}
+	return t.addr()
+}

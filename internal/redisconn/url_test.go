@@ -91,3 +91,19 @@ func TestParseSingleRedisURLs(t *testing.T) {
 		}
 	}
 }
+
+func TestDescribeShowsNoPassword(t *testing.T) {
+	t.Parallel()
+	cases := map[string]string{
+		"redis://:" + secret + "@10.0.0.1:6379/0":                            "10.0.0.1:6379",
+		"redis+sentinel://:" + secret + "@s1:26379,s2/mymaster/1":            `master "mymaster" via Sentinel s1:26379,s2:26379`,
+		"unix://:" + secret + "@/run/redis.sock":                             "unix:/run/redis.sock",
+		"127.0.0.1:" + secret:                                                "",
+		"redis+sentinel://s1/m?sentinel_password=" + secret + "&x=" + secret: "",
+	}
+	for url, want := range cases {
+		if got := Describe(url); got != want {
+			t.Errorf("Describe(%q) = %q, want %q", url, got, want)
+		}
+	}
+}
