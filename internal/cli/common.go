@@ -5,57 +5,47 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/phonestart/phonestart/geelark"
+	"github.com/phonestart/phonestart/internal/redisconn"
 )
 
 // DefaultRedisURL is where phonestart looks for Redis unless told.
 const DefaultRedisURL = "redis://127.0.0.1:6379/0"
 
 // redisFlags are the Redis settings every command shares.
-type redisFlags struct{ url string }
+type redisFlags struct {
+	url string
+	// minReplicas is how many replicas an enqueue's writes must reach
+	// before it is acknowledged (Redis WAIT); 0: none.
+	minReplicas int
+}
 
 func (r *redisFlags) register(s *settings) {
-	s.String(&r.url, "redis-url", "REDIS_URL", DefaultRedisURL, "Redis: redis://[user:password@]host:port/db or rediss://")
+	s.String(&r.url, "redis-url", "REDIS_URL", DefaultRedisURL,
+		"Redis: redis://[user:password@]host:port/db, rediss:// (TLS), unix:///path.sock, "+
+			"or redis+sentinel://[:password@]host1:26379,host2:26379/MASTER[/db]")
+	s.Int(&r.minReplicas, "redis-min-replicas", "PHONESTART_REDIS_MIN_REPLICAS", 0,
+		"replicas an enqueue must reach before it is acknowledged (0: none)", nonNegative)
 }
 
-func (r *redisFlags) client() (*redis.Client, error) {
-	opt, err := redis.ParseURL(r.url)
-	if err != nil {
-		return nil, bad("REDIS_URL (--redis-url): %v", redactErr(err))
-	}
-	opt.PoolSize = max(opt.PoolSize, 64)
-	return redis.NewClient(opt), nil
-}
-
-// dial opens Redis and checks that it answers.
+// dial opens Redis and checks that it answers and is not a Redis Cluster
+// node (see package redisconn). A bad URL, a server without TLS behind
+// rediss:// or a Cluster is a configuration error (exit 2).
 func (r *redisFlags) dial(ctx context.Context) (*redis.Client, error) {
-	rdb, err := r.client()
-	if err != nil {
-		return nil, err
+	rdb, err := redisconn.Open(ctx, redisconn.Config{URL: r.url, Name: "REDIS_URL (--redis-url)"})
+	var e *redisconn.Error
+	if errors.As(err, &e) && e.Config() {
+		return nil, bad("%v", err)
 	}
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		rdb.Close()
-		return nil, fmt.Errorf("cannot reach Redis at %s: %v", rdb.Options().Addr, err)
-	}
-	return rdb, nil
-}
-
-// redactErr describes a Redis URL error without the URL, which may hold a
-// password: url.Parse quotes the whole URL in its errors.
-func redactErr(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err.Error()
-	}
-	return err.Error()
+	return rdb, err
 }
 
 // apiFlags are the GeeLark client settings.

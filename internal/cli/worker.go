@@ -14,6 +14,7 @@ import (
 	"github.com/phonestart/phonestart/fleet"
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/internal/adminhttp"
+	"github.com/phonestart/phonestart/internal/redisconn"
 	"github.com/phonestart/phonestart/tasks"
 	"github.com/phonestart/phonestart/worker"
 )
@@ -129,7 +130,7 @@ func runWorker(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return workerConfigErr(err)
 	}
-	log.Info("connecting", zap.String("redis", rdb.Options().Addr), zap.String("api", api.BaseURL()),
+	log.Info("connecting", zap.String("redis", redisconn.Describe(rf.url)), zap.String("api", api.BaseURL()),
 		zap.String("auth", api.AuthMode()))
 	if reg != nil {
 		// An address asked for must work; the default may be taken by
