@@ -17,7 +17,7 @@ import (
 
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/robfig/cron/v3"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Schedule is one named start-up.
