@@ -317,3 +317,42 @@ func TestRunRefusesWhatNoRetryCanFix(t *testing.T) {
 		t.Fatal("clock stopped")
 	}
 }
+
+func TestRunRetriesATickWhenRedisFails(t *testing.T) {
+	t.Parallel()
+	r := redistest.New(t)
+	if r.Real {
+		t.Skip("needs the embedded Redis, to make it fail")
+	}
+	clk, ctx := newSimClock(tick.Add(-time.Minute), tick.Add(time.Hour), 1)
+	l := newLister(50, 0)
+	l.use(clk)
+	log, logs := observe(t)
+	// Redis fails from the tick until the scheduler first sleeps after it.
+	failing := false
+	sleep := func(ctx context.Context, d time.Duration) error {
+		if failing {
+			r.Mini.SetError("")
+			failing = false
+		} else if d == tick.Sub(clk.Now()) {
+			r.Mini.SetError("LOADING Redis is loading the dataset in memory")
+			failing = true
+		}
+		return clk.Sleep(ctx, d)
+	}
+	rdb := r.Client(t)
+	enq, _ := enqueue.New(enqueue.Config{Redis: rdb})
+	run, _ := schedule.NewRunner(schedule.Config{Redis: rdb, Enqueue: enq, Lister: l, Logger: log, Now: clk.Now, Sleep: sleep})
+	runAll(t, ctx, clk, shopFile(t, ""), run)
+
+	retries := logs.FilterMessage("schedule tick failed; retrying").All()
+	if len(retries) != 1 || !strings.Contains(retries[0].ContextMap()["error"].(string), "LOADING") {
+		t.Fatalf("failed attempts logged: %v, want one with Redis's error", retries)
+	}
+	if calls := l.times(); len(calls) != 1 || calls[0].Sub(tick) > 30*time.Second {
+		t.Fatalf("selections at %v, want one soon after the tick", calls)
+	}
+	if n := queued(t, r); n != 50 {
+		t.Fatalf("%d phones enqueued, want 50", n)
+	}
+}

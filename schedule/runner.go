@@ -130,7 +130,7 @@ func (r *Runner) fire(ctx context.Context, s *Schedule, tick time.Time) (rep Tic
 	case err != nil:
 		return rep, time.Time{}, fmt.Errorf("schedule %q: %w", s.Name, err)
 	case state == guardDone:
-		log.Info("schedule tick already fired by another scheduler")
+		log.Info("schedule tick already fired")
 		return rep, time.Time{}, nil
 	case state == guardHeld:
 		log.Info("schedule tick being fired by another scheduler", zap.Time("look_again", leaseEnd))
