@@ -1,8 +1,3 @@
-// Package schedule fires named, cron-timed bulk start-ups: at each tick of
-// a schedule it selects phones (an ID list, a file of IDs, or a GeeLark
-// group/tag/remark/serial selection resolved at run time) and enqueues them.
-// Any number of schedule processes can run on one Redis: a per-schedule,
-// per-tick guard in Redis lets exactly one of them fire each tick.
 package schedule
 
 import (
@@ -16,26 +11,8 @@ import (
 	"time"
 
 	"github.com/phonestart/phonestart/geelark"
-	"github.com/robfig/cron/v3"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
-
-// Schedule is one named start-up.
-type Schedule struct {
-	Name     string
-	Cron     string // five fields: minute hour day-of-month month day-of-week
-	TimeZone string // IANA zone of Cron; default UTC
-	Options  geelark.StartOptions
-	IDs      []string            // explicit IDs, read from ids or ids_file
-	Select   *geelark.ListFilter // resolved through the list endpoint at each tick
-
-	Location *time.Location
-	spec     cron.Schedule
-	Line     int // of the schedule in its file
-}
-
-// Next returns the first tick of s strictly after t.
-func (s *Schedule) Next(t time.Time) time.Time { return s.spec.Next(t) }
 
 // File is a parsed schedules file.
 type File struct {
@@ -55,12 +32,10 @@ func (f *File) Find(name string) (*Schedule, bool) {
 
 var fields = map[string]map[string]bool{
 	"top":      {"schedules": true},
-	"schedule": {"name": true, "cron": true, "time_zone": true, "options": true, "ids": true, "ids_file": true, "select": true},
+	"schedule": {"name": true, "cron": true, "time_zone": true, "catch_up": true, "options": true, "ids": true, "ids_file": true, "select": true},
 	"options":  {"width": true, "center": true, "hide_sidebar": true, "display_timer": true, "hide_library": true, "hide_mirror": true},
 	"select":   {"group_name": true, "tags": true, "remark": true, "serial_name": true},
 }
-
-var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
 // Load reads and checks a schedules file. Every problem is reported as
 // "path:line: schedule "name": what", and nothing runs unless the whole
@@ -150,6 +125,7 @@ type rawSchedule struct {
 	Name     string `yaml:"name"`
 	Cron     string `yaml:"cron"`
 	TimeZone string `yaml:"time_zone"`
+	CatchUp  string `yaml:"catch_up"`
 	Options  struct {
 		Width        int  `yaml:"width"`
 		Center       *int `yaml:"center"`
@@ -212,14 +188,21 @@ func (p *parser) schedule(n *yaml.Node) (*Schedule, error) {
 		}
 	}
 	s.Location = loc
-	if strings.Contains(r.Cron, "TZ=") {
-		return nil, p.errf(at("cron"), r.Name, "put the zone in time_zone, not in the cron spec")
-	}
-	spec, err := cronParser.Parse("CRON_TZ=" + loc.String() + " " + r.Cron)
+	spec, err := parseCron(r.Cron, loc)
 	if err != nil {
-		return nil, p.errf(at("cron"), r.Name, "bad cron spec %q: %v (want five fields: minute hour day month weekday)", r.Cron, err)
+		return nil, p.errf(at("cron"), r.Name, "%v", err)
 	}
-	s.spec = spec
+	s.spec, s.specOf, s.specIn = spec, r.Cron, loc
+	if r.CatchUp != "" {
+		d, err := time.ParseDuration(r.CatchUp)
+		if err != nil {
+			return nil, p.errf(at("catch_up"), r.Name, "catch_up %q: want a duration such as 30m or 2h", r.CatchUp)
+		}
+		if err := checkCatchUp(d); err != nil {
+			return nil, p.errf(at("catch_up"), r.Name, "%v", err)
+		}
+		s.CatchUp = d
+	}
 	o := r.Options
 	s.Options = geelark.StartOptions{Width: o.Width, Center: o.Center, HideSideBar: o.HideSidebar,
 		DisplayTimer: o.DisplayTimer, HideLibrary: o.HideLibrary, HideMirror: o.HideMirror}
@@ -252,15 +235,11 @@ func (p *parser) schedule(n *yaml.Node) (*Schedule, error) {
 	if r.Select != nil {
 		sources++
 		sel := r.Select
-		if sel.GroupName == "" && len(sel.Tags) == 0 && sel.Remark == "" && sel.SerialName == "" {
-			return nil, p.errf(at("select"), r.Name, "select: give at least one of group_name, tags, remark, serial_name")
+		f := geelark.ListFilter{GroupName: sel.GroupName, Tags: sel.Tags, Remark: sel.Remark, SerialName: sel.SerialName}
+		if err := checkSelect(f); err != nil {
+			return nil, p.errf(at("select"), r.Name, "select: %v", err)
 		}
-		for i, tag := range sel.Tags {
-			if strings.TrimSpace(tag) == "" {
-				return nil, p.errf(at("select"), r.Name, "select: tags[%d] is empty", i)
-			}
-		}
-		s.Select = &geelark.ListFilter{GroupName: sel.GroupName, Tags: sel.Tags, Remark: sel.Remark, SerialName: sel.SerialName}
+		s.Select = &f
 	}
 	switch sources {
 	case 0:

@@ -90,6 +90,30 @@ func TestParseRefusesBadFilesNamingTheScheduleAndLine(t *testing.T) {
 		"no schedules": {`schedule: []
 `, []string{"s.yaml:1", `unknown field "schedule"`}},
 		"not yaml": {"schedules: [\n", []string{"s.yaml"}},
+		"bad catch_up": {`schedules:
+  - name: shop-eu
+    cron: "30 7 * * 1-5"
+    ids: ["1"]
+    catch_up: soon
+`, []string{"s.yaml:5", `schedule "shop-eu"`, `catch_up "soon"`, "duration"}},
+		"catch_up without a unit": {`schedules:
+  - name: shop-eu
+    cron: "30 7 * * 1-5"
+    catch_up: 90
+    ids: ["1"]
+`, []string{"s.yaml:4", `schedule "shop-eu"`, `catch_up "90"`}},
+		"catch_up too short": {`schedules:
+  - name: shop-eu
+    cron: "30 7 * * 1-5"
+    ids: ["1"]
+    catch_up: 10s
+`, []string{"s.yaml:5", `schedule "shop-eu"`, "catch_up 10s is outside 1m0s..24h0m0s"}},
+		"catch_up too long": {`schedules:
+  - name: shop-eu
+    cron: "30 7 * * 1-5"
+    ids: ["1"]
+    catch_up: 48h
+`, []string{"s.yaml:5", `schedule "shop-eu"`, "catch_up 48h0m0s is outside"}},
 		"missing ids file": {`schedules:
   - name: f
     cron: "30 7 * * *"
@@ -108,6 +132,27 @@ func TestParseRefusesBadFilesNamingTheScheduleAndLine(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestParseReadsCatchUp(t *testing.T) {
+	t.Parallel()
+	f, err := Parse("s.yaml", []byte(`schedules:
+  - name: a
+    cron: "30 7 * * *"
+    catch_up: 2h30m
+    ids: ["1"]
+  - name: b
+    cron: "30 7 * * *"
+    ids: ["1"]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := f.Find("a")
+	b, _ := f.Find("b")
+	if a.catchUp() != 150*time.Minute || b.catchUp() != DefaultCatchUp {
+		t.Fatalf("catch-up windows %v and %v, want 2h30m and the default", a.catchUp(), b.catchUp())
 	}
 }
 

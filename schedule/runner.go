@@ -2,10 +2,14 @@ package schedule
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/phonestart/phonestart/enqueue"
@@ -14,10 +18,6 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 )
-
-// GuardTTL is how long the record that a tick fired is kept. A scheduler
-// whose clock is further behind than this could fire a tick again.
-const GuardTTL = 7 * 24 * time.Hour
 
 // Lister resolves a selection to phones; *geelark.Client is one. wait is
 // called before each page, to spend the list endpoint's API budget.
@@ -40,9 +40,11 @@ type Config struct {
 	Lister Lister
 	// ListBudget, when set, is waited on before each list page.
 	ListBudget Limiter
-	// Logger gets one line per tick. Default: none.
+	// Logger gets one line per tick, and one per failed attempt. Default:
+	// none.
 	Logger *zap.Logger
-	// Now and Sleep are the clock. Defaults: the wall clock.
+	// Now and Sleep are the clock: Now dates ticks, retries and leases;
+	// Sleep waits for the next of them. Defaults: the wall clock.
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
 }
@@ -51,7 +53,8 @@ type Config struct {
 // goroutines, and any number of Runners may share one Redis.
 type Runner struct {
 	cfg Config
-	id  string
+	id  string        // names this Runner in guards and logs
+	seq atomic.Uint64 // numbers its attempts
 }
 
 // NewRunner returns a Runner.
@@ -69,60 +72,157 @@ func NewRunner(cfg Config) (*Runner, error) {
 		cfg.Sleep = clock.Sleep
 	}
 	host, _ := os.Hostname()
-	return &Runner{cfg: cfg, id: host + ":" + strconv.Itoa(os.Getpid())}, nil
+	var b [4]byte
+	rand.Read(b[:])
+	return &Runner{cfg: cfg, id: host + ":" + strconv.Itoa(os.Getpid()) + ":" + hex.EncodeToString(b[:])}, nil
 }
 
-// TickReport says what one tick of a schedule did.
+// TickReport says what one attempt at a tick of a schedule did.
 type TickReport struct {
 	Schedule string    `json:"schedule"`
 	Tick     time.Time `json:"tick"`
-	// Fired is false when another scheduler had already fired this tick.
+	// Fired is false when another scheduler had already fired this tick,
+	// or is firing it now.
 	Fired      bool `json:"fired"`
 	Selected   int  `json:"selected"`
 	Enqueued   int  `json:"enqueued"`
 	Duplicates int  `json:"duplicates"`
 }
 
-// GuardKey is the Redis key that records that a schedule's tick fired. It
-// names the tick by its wall time in the schedule's zone, so that the hour
-// that repeats when clocks go back fires once, not twice.
-func GuardKey(s *Schedule, tick time.Time) string {
-	return "phonestart:schedule:" + s.Name + ":" + tick.In(s.Location).Format("2006-01-02T15:04:05")
+// errNoLister is a selection with no list endpoint to resolve it.
+var errNoLister = errors.New("selects phones through the API, but no API client is configured")
+
+// errLostClaim cancels an attempt whose claim another scheduler took over.
+var errLostClaim = errors.New("schedule: tick taken over by another scheduler")
+
+// check refuses a schedule that no retry could fire.
+func (r *Runner) check(s *Schedule) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	if s.Select != nil && r.cfg.Lister == nil {
+		return fmt.Errorf("schedule %q %w", s.Name, errNoLister)
+	}
+	return nil
 }
 
-// Fire fires tick of s unless some scheduler already did: it selects the
-// phones and enqueues them, and logs one line.
+// Fire makes one attempt at tick of s, unless another scheduler fired the
+// tick or holds it: it claims the tick, selects the phones, enqueues them,
+// marks the tick done, and logs one line. On an error the tick is left for a
+// later attempt (Run retries it); the report then counts what was enqueued.
 func (r *Runner) Fire(ctx context.Context, s *Schedule, tick time.Time) (TickReport, error) {
-	rep := TickReport{Schedule: s.Name, Tick: tick}
-	ok, err := r.cfg.Redis.SetNX(ctx, GuardKey(s, tick), r.id, GuardTTL).Result()
-	if err != nil {
-		return rep, fmt.Errorf("schedule %q: tick guard: %w", s.Name, err)
+	if err := r.check(s); err != nil {
+		return TickReport{Schedule: s.Name, Tick: tick}, err
 	}
-	if !ok {
-		r.cfg.Logger.Info("schedule tick already fired by another scheduler",
-			zap.String("schedule", s.Name), zap.Time("tick", tick))
-		return rep, nil
+	rep, _, err := r.fire(ctx, s, tick)
+	return rep, err
+}
+
+// fire is Fire; when another scheduler holds the tick, it also returns when
+// to look again.
+func (r *Runner) fire(ctx context.Context, s *Schedule, tick time.Time) (rep TickReport, lookAgain time.Time, err error) {
+	rep = TickReport{Schedule: s.Name, Tick: tick}
+	log := r.cfg.Logger.With(zap.String("schedule", s.Name), zap.Time("tick", tick))
+	g := &guard{rdb: r.cfg.Redis, key: GuardKey(s, tick), now: r.cfg.Now,
+		holder: r.id + ":" + strconv.FormatUint(r.seq.Add(1), 10)}
+	state, leaseEnd, prev, err := g.claim(ctx)
+	switch {
+	case err != nil:
+		return rep, time.Time{}, fmt.Errorf("schedule %q: %w", s.Name, err)
+	case state == guardDone:
+		log.Info("schedule tick already fired")
+		return rep, time.Time{}, nil
+	case state == guardHeld:
+		log.Info("schedule tick being fired by another scheduler", zap.Time("look_again", leaseEnd))
+		return rep, leaseEnd, nil
+	case prev != "":
+		log.Warn("schedule tick taken over from a scheduler whose lease ran out", zap.String("previous", prev))
 	}
-	rep.Fired = true
-	ids, err := r.selectIDs(ctx, s)
+
+	work, stop := r.keep(ctx, g)
+	fired := false
+	defer func() {
+		stop()
+		if !fired {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			g.release(rctx)
+			cancel()
+		}
+	}()
+	lost := func() (TickReport, time.Time, error) {
+		log.Warn("schedule tick taken over by another scheduler part way")
+		return rep, r.cfg.Now().Add(Lease), nil
+	}
+	ids, err := r.selectIDs(work, s)
+	if errors.Is(context.Cause(work), errLostClaim) {
+		return lost()
+	}
 	if err != nil {
-		r.cfg.Logger.Error("schedule tick failed: no phone enqueued", zap.String("schedule", s.Name),
-			zap.Time("tick", tick), zap.Error(err))
-		return rep, err
+		return rep, time.Time{}, err
 	}
 	rep.Selected = len(ids)
+	// The last check before phones are enqueued: is the tick still ours?
+	if ok, err := g.renew(work); err != nil {
+		return rep, time.Time{}, fmt.Errorf("schedule %q: %w", s.Name, err)
+	} else if !ok {
+		return lost()
+	}
+	rep.Fired = true
 	if len(ids) > 0 {
-		er, err := r.cfg.Enqueue.Start(ctx, enqueue.Request{IDs: ids, Options: s.Options})
+		er, err := r.cfg.Enqueue.Start(work, enqueue.Request{IDs: ids, Options: s.Options})
 		rep.Enqueued, rep.Duplicates = er.Enqueued, len(er.Duplicates)
+		if errors.Is(context.Cause(work), errLostClaim) {
+			return lost()
+		}
 		if err != nil {
-			r.cfg.Logger.Error("schedule tick failed part way", zap.String("schedule", s.Name),
-				zap.Time("tick", tick), zap.Int("selected", rep.Selected), zap.Int("enqueued", rep.Enqueued), zap.Error(err))
-			return rep, err
+			return rep, time.Time{}, fmt.Errorf("schedule %q: %w", s.Name, err)
 		}
 	}
-	r.cfg.Logger.Info("schedule fired", zap.String("schedule", s.Name), zap.Time("tick", tick),
-		zap.Int("selected", rep.Selected), zap.Int("enqueued", rep.Enqueued), zap.Int("duplicates", rep.Duplicates))
-	return rep, nil
+	if err := g.done(ctx); err != nil {
+		return rep, time.Time{}, fmt.Errorf("schedule %q: phones enqueued, but %w", s.Name, err)
+	}
+	fired = true
+	log.Info("schedule fired", zap.Int("selected", rep.Selected), zap.Int("enqueued", rep.Enqueued),
+		zap.Int("duplicates", rep.Duplicates))
+	return rep, time.Time{}, nil
+}
+
+// keep renews g's claim every Lease/3 until stop is called. The context it
+// returns is cancelled, with cause errLostClaim, when the claim is lost.
+//
+// Renewals are paced by the wall clock, not Config.Sleep: they run beside
+// the attempt, which an injected clock does not see (the lease they write is
+// still dated by Config.Now).
+func (r *Runner) keep(ctx context.Context, g *guard) (context.Context, func()) {
+	work, cancel := context.WithCancelCause(ctx)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(Lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-work.Done():
+				return
+			case <-t.C:
+				// A failed renewal is tried again at the next beat; the
+				// renewal before the enqueue is the one that counts.
+				if ok, err := g.renew(work); err == nil && !ok {
+					cancel(errLostClaim)
+					return
+				}
+			}
+		}
+	}()
+	return work, func() {
+		close(done)
+		wg.Wait()
+		cancel(nil)
+	}
 }
 
 func (r *Runner) selectIDs(ctx context.Context, s *Schedule) ([]string, error) {
@@ -130,7 +230,7 @@ func (r *Runner) selectIDs(ctx context.Context, s *Schedule) ([]string, error) {
 		return s.IDs, nil
 	}
 	if r.cfg.Lister == nil {
-		return nil, fmt.Errorf("schedule %q selects phones through the API, but no API client is configured", s.Name)
+		return nil, fmt.Errorf("schedule %q %w", s.Name, errNoLister)
 	}
 	var wait func(context.Context) error
 	if r.cfg.ListBudget != nil {
@@ -147,31 +247,4 @@ func (r *Runner) selectIDs(ctx context.Context, s *Schedule) ([]string, error) {
 		}
 	}
 	return ids, nil
-}
-
-// Run fires every schedule of f at each of its ticks until ctx is done.
-// Ticks missed while no scheduler ran are not made up.
-func (r *Runner) Run(ctx context.Context, f *File) error {
-	for _, s := range f.Schedules {
-		r.cfg.Logger.Info("schedule loaded", zap.String("schedule", s.Name), zap.String("cron", s.Cron),
-			zap.String("time_zone", s.Location.String()), zap.Time("next", s.Next(r.cfg.Now()).In(s.Location)))
-	}
-	from := r.cfg.Now()
-	for {
-		next := time.Time{}
-		for _, s := range f.Schedules {
-			if t := s.Next(from); next.IsZero() || t.Before(next) {
-				next = t
-			}
-		}
-		if err := r.cfg.Sleep(ctx, next.Sub(r.cfg.Now())); err != nil {
-			return nil // ctx done
-		}
-		for _, s := range f.Schedules {
-			if s.Next(from).Equal(next) {
-				r.Fire(ctx, s, next) // logged; the next tick is tried regardless
-			}
-		}
-		from = next
-	}
 }
