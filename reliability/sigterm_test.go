@@ -23,7 +23,10 @@ func sigtermMidCall(t *testing.T, n int, latency, shutdownTimeout time.Duration)
 	ids := phoneIDs("5577905", n)
 	f.enqueue(ids)
 
-	env := workerEnv(r.URL, fake.URL, "PHONESTART_SHUTDOWN_TIMEOUT="+shutdownTimeout.String())
+	// The call timeout must be shorter than the shutdown timeout (a worker
+	// refuses anything else): a call that outlasts it ends unanswered.
+	env := workerEnv(r.URL, fake.URL, "PHONESTART_SHUTDOWN_TIMEOUT="+shutdownTimeout.String(),
+		"GEELARK_CALL_TIMEOUT="+(shutdownTimeout*3/4).String())
 	w1 := startProc(t, "worker 1", env, "worker")
 	eventually(t, 60*time.Second, func() bool { return w1.exited() || len(fake.Calls()) > 0 },
 		func() string { return "the fake got no call; log:\n" + tail(w1.stderr.String(), 30) })
@@ -53,7 +56,7 @@ func sigtermMidCall(t *testing.T, n int, latency, shutdownTimeout time.Duration)
 		}
 	}
 
-	w2 := startProc(t, "worker 2", env, "worker")
+	w2 := startProc(t, "worker 2", workerEnv(r.URL, fake.URL), "worker")
 	f.waitSettled(len(ids), 90*time.Second, func() string { return tail(w2.stderr.String(), 30) })
 	byState, _ := f.assertNoneLost(ids, fake)
 	if byState["completed"] != len(ids) {
@@ -86,7 +89,7 @@ func TestSIGTERMWithCallsInFlightLosesNoPhone(t *testing.T) {
 // promises that a stopping worker lets calls in flight finish "up to
 // PHONESTART_SHUTDOWN_TIMEOUT" and exits 0: so it must exit about when the
 // timeout ends, and the phones of the unfinished call, whose outcome is
-// unknown, must be retried rather than lost.
+// unknown, must be checked and settled rather than lost or started twice.
 func TestSIGTERMExitsWithinShutdownTimeoutWhenACallOutlastsIt(t *testing.T) {
 	t.Parallel()
 	const latency, timeout = 8 * time.Second, 2 * time.Second

@@ -170,7 +170,7 @@ func between(lo, hi int) func(int) error {
 
 func nonNegative[T int | time.Duration](v T) error {
 	if v < 0 {
-		return fmt.Errorf("must not be negative")
+		return fmt.Errorf("must be 0 or more")
 	}
 	return nil
 }

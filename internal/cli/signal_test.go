@@ -108,6 +108,7 @@ func TestSIGTERMDuringACallLosesNoPhone(t *testing.T) {
 		"GEELARK_BASE_URL":            fake.URL,
 		"GEELARK_TOKEN":               secretToken,
 		"PHONESTART_SHUTDOWN_TIMEOUT": shutdownTimeout.String(),
+		"GEELARK_CALL_TIMEOUT":        "5s",
 		"PHONESTART_BATCH_WAIT":       "5s",
 		"PHONESTART_RETRY_BASE":       "10ms",
 		"PHONESTART_RETRY_MAX":        "50ms",
