@@ -15,6 +15,8 @@ const (
 	// BlockedKey holds the account-wide error streak: code, msg and since,
 	// from the first account-wide error until a phone starts again.
 	BlockedKey = Prefix + "blocked"
+	// liftedKey records the last pause a person lifted.
+	liftedKey = Prefix + "pause:lifted"
 )
 
 // budgetKey names the Redis keys of one endpoint's budget:

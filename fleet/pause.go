@@ -97,18 +97,45 @@ func (p *Pauses) Unblock(ctx context.Context) error {
 	return p.rdb.Del(ctx, BlockedKey).Err()
 }
 
-// Lift ends the pause in force, and the account-wide streak, at once. It
-// returns the pause it ended, if any.
-func (p *Pauses) Lift(ctx context.Context) (Pause, bool, error) {
+// Lift ends the pause in force, and the account-wide streak, at once, and
+// records who lifted it (kept an hour, for status). It returns the pause
+// it ended, if any.
+func (p *Pauses) Lift(ctx context.Context, by string) (Pause, bool, error) {
 	cur, on, err := p.Fresh(ctx)
 	if err != nil {
 		return Pause{}, false, err
 	}
-	if err := p.rdb.Del(ctx, PauseKey, BlockedKey).Err(); err != nil {
+	pipe := p.rdb.TxPipeline()
+	pipe.Del(ctx, PauseKey)
+	pipe.Del(ctx, BlockedKey)
+	if on {
+		pipe.HSet(ctx, liftedKey, "by", by, "at", p.now().UnixMilli(), "code", cur.Code, "msg", cur.Msg)
+		pipe.Expire(ctx, liftedKey, time.Hour)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
 		return Pause{}, false, err
 	}
 	p.forget()
 	return cur, on, nil
+}
+
+// Lifted is a pause a person ended early.
+type Lifted struct {
+	Code int
+	Msg  string
+	By   string
+	At   time.Time
+}
+
+// LastLift returns the pause lifted within the last hour, if any.
+func LastLift(ctx context.Context, rdb redis.UniversalClient) (Lifted, bool, error) {
+	v, err := rdb.HGetAll(ctx, liftedKey).Result()
+	if err != nil || len(v) == 0 {
+		return Lifted{}, false, err
+	}
+	ms, _ := strconv.ParseInt(v["at"], 10, 64)
+	code, _ := strconv.Atoi(v["code"])
+	return Lifted{Code: code, Msg: v["msg"], By: v["by"], At: time.UnixMilli(ms)}, true, nil
 }
 
 // Current returns the pause in force, if any, as read from Redis at most

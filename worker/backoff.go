@@ -39,6 +39,9 @@ const waitRetry = 10 * time.Second
 func (w *Worker) retryDelay(n int, err error, _ *asynq.Task) time.Duration {
 	now := w.cfg.Now()
 	var pe *pausedError
+	if errors.As(err, &pe) && pe.soon {
+		return time.Second + jitter(4*time.Second)
+	}
 	if errors.As(err, &pe) {
 		// Spread the return over a few seconds so the first call after a
 		// pause is not a stampede.

@@ -42,10 +42,13 @@ func (w *Worker) admitWith(ctx context.Context, lim Limiter) error {
 }
 
 func (w *Worker) admitOnce(ctx context.Context, lim Limiter) error {
+	if p, on := w.local.get(w.cfg.Now()); on {
+		return &pausedError{p: p, soon: true}
+	}
 	if p, on, err := w.pauses.Fresh(ctx); err != nil {
 		return err
-	} else if on {
-		return &pausedError{p}
+	} else if on && w.holds(p) {
+		return &pausedError{p: p}
 	}
 	if lim == nil {
 		return nil
@@ -58,8 +61,8 @@ func (w *Worker) admitOnce(ctx context.Context, lim Limiter) error {
 	// A pause may have begun while this call waited for its token.
 	if p, on, err := w.pauses.Fresh(ctx); err != nil {
 		return err
-	} else if on {
-		return &pausedError{p}
+	} else if on && w.holds(p) {
+		return &pausedError{p: p}
 	}
 	return nil
 }
@@ -165,6 +168,10 @@ func (w *Worker) afterCall(ids []string, res *geelark.StartResult, err error, tr
 	case errors.As(err, &apiErr):
 		w.countCall(len(ids), latency, apiErr.Code, false)
 		w.log.Warn("start call refused", append(fields, zap.Int("code", apiErr.Code), zap.String("geelark_msg", apiErr.Msg))...)
+		if geelark.Lookup(apiErr.Code).PerWorker {
+			w.refused(ctx, apiErr.Code, apiErr.Msg)
+			return
+		}
 		w.pauseFor(ctx, apiErr.Code, apiErr.Msg)
 		return
 	case err != nil:
@@ -193,6 +200,7 @@ func (w *Worker) afterCall(ids []string, res *geelark.StartResult, err error, tr
 		}
 	}
 	w.countCall(len(ids), latency, 0, false)
+	w.accepted(ctx)
 	w.log.Info("start call", append(fields, zap.Int("started", started), zap.Any("failed", codes),
 		zap.Int("unknown", unknown))...)
 	if started > 0 {

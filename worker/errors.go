@@ -39,7 +39,12 @@ func (e *PhoneError) Unwrap() error {
 
 // pausedError sends a phone back to wait for the end of a fleet-wide pause.
 // It is not the phone's failure: its attempts do not count.
-type pausedError struct{ p fleet.Pause }
+type pausedError struct {
+	p fleet.Pause
+	// soon sends the phone back at once, for another worker: the pause is
+	// this worker's alone.
+	soon bool
+}
 
 func (e *pausedError) Error() string {
 	return fmt.Sprintf("waiting: calls paused until %s by geelark %d: %s",

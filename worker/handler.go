@@ -40,7 +40,9 @@ func (h *startHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	var res result
-	if pause, on, perr := w.pauses.Current(ctx); perr == nil && on {
+	if lp, on := w.local.get(w.cfg.Now()); on {
+		err = &pausedError{p: lp, soon: true}
+	} else if pause, on, perr := w.pauses.Current(ctx); perr == nil && on && w.holds(pause) {
 		err = h.wait(pause)
 	} else {
 		// asynq fails a task whose deadline passes, whatever the handler
@@ -126,12 +128,16 @@ func (h *startHandler) codeErr(code int, msg string) error {
 	case geelark.ClassPermanent:
 		return &PhoneError{Code: code, Msg: msg, Permanent: true}
 	case geelark.ClassRateLimited, geelark.ClassAccount:
-		// The call that got this code paused the fleet; wait it out.
-		if p, on, err := h.w.pauses.Current(context.Background()); err == nil && on {
+		// The call that got this code paused the fleet, or this worker
+		// alone; wait it out.
+		if p, on, err := h.w.pauses.Current(context.Background()); err == nil && on && h.w.holds(p) {
 			return h.wait(p)
 		}
+		if p, on := h.w.local.get(h.w.cfg.Now()); on {
+			return &pausedError{p: p, soon: true}
+		}
 		now := h.w.cfg.Now()
-		return &pausedError{fleet.Pause{Code: code, Msg: msg, Until: now.Add(max(info.RetryAfter(now), AccountProbeInterval))}}
+		return &pausedError{p: fleet.Pause{Code: code, Msg: msg, Until: now.Add(max(info.RetryAfter(now), AccountProbeInterval))}}
 	}
 	e := &PhoneError{Code: code, Msg: msg}
 	if info.Clears != nil {
@@ -147,7 +153,7 @@ func (h *startHandler) wait(p fleet.Pause) error {
 		h.w.cfg.Now().Sub(p.Since) >= h.w.cfg.MaxWait {
 		return &PhoneError{Code: p.Code, Msg: p.Msg + " (account-wide, unresolved for max-wait)", Permanent: true}
 	}
-	return &pausedError{p}
+	return &pausedError{p: p}
 }
 
 func (h *startHandler) started(t *asynq.Task, r tasks.Result) error {

@@ -117,4 +117,3 @@ func statusCalls(fake *geelarktest.Server) int {
 	}
 	return n
 }
-

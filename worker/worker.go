@@ -12,6 +12,8 @@ package worker
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"strconv"
 	"sync"
 	"time"
 
@@ -30,6 +32,10 @@ type Worker struct {
 	pauses  *fleet.Pauses
 	sent    *fleet.Sent
 	ledger  *fleet.Ledger
+	workers *fleet.Workers
+	local   local  // this worker's own pause
+	id      string // host:pid:n, as the registry knows it
+	beat    context.CancelFunc
 	batcher *batcher
 	stats   *counters
 	metrics *Metrics // nil without Config.Registerer
@@ -45,12 +51,14 @@ func New(cfg Config) (*Worker, error) {
 		return nil, err
 	}
 	w := &Worker{
-		cfg:    cfg,
-		log:    cfg.Logger,
-		pauses: fleet.NewPauses(cfg.Redis, cfg.Now),
-		sent:   fleet.NewSent(cfg.Redis),
-		ledger: fleet.NewLedger(cfg.Redis, cfg.DeadRetention),
-		stats:  newCounters(),
+		cfg:     cfg,
+		log:     cfg.Logger,
+		pauses:  fleet.NewPauses(cfg.Redis, cfg.Now),
+		sent:    fleet.NewSent(cfg.Redis),
+		ledger:  fleet.NewLedger(cfg.Redis, cfg.DeadRetention),
+		workers: fleet.NewWorkers(cfg.Redis, cfg.Now),
+		id:      fleet.Self() + ":" + strconv.FormatUint(rand.Uint64()%1e6, 10),
+		stats:   newCounters(),
 	}
 	if cfg.Registerer != nil {
 		w.metrics = newMetrics(w.pauses.Last)
@@ -80,6 +88,9 @@ func (w *Worker) Start() error {
 	if err := w.srv.Start(mux); err != nil {
 		return fmt.Errorf("worker: start: %w", err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w.beat = cancel
+	go w.heartbeat(ctx)
 	w.log.Info("worker started",
 		zap.Int("concurrency", w.cfg.Concurrency), zap.Int("batch_size", w.cfg.BatchSize),
 		zap.Duration("batch_wait", w.cfg.BatchWait), zap.Int("max_attempts", w.cfg.MaxAttempts))
@@ -112,6 +123,9 @@ func (w *Worker) Shutdown(ctx context.Context) error {
 			w.srv.Stop()
 			w.batcher.drain()
 			w.srv.Shutdown()
+			if w.beat != nil {
+				w.beat()
+			}
 			w.log.Info("worker stopped")
 		}()
 	})

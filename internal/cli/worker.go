@@ -43,8 +43,8 @@ func (f *workerFlags) register(s *settings) {
 		"longest retry backoff", positive)
 	s.Duration(&f.maxWait, "max-wait", "PHONESTART_MAX_WAIT", worker.DefaultMaxWait,
 		"how long phones wait out an account-wide error before being dead-lettered", positive)
-	s.Duration(&f.shutdownTimeout, "shutdown-timeout", "PHONESTART_SHUTDOWN_TIMEOUT", 0,
-		"how long a stopping worker lets calls in flight finish; must exceed GEELARK_CALL_TIMEOUT (default: call timeout + 10s)", nonNegative)
+	s.Duration(&f.shutdownTimeout, "shutdown-timeout", "PHONESTART_SHUTDOWN_TIMEOUT", worker.DefaultShutdownTimeout,
+		"how long a stopping worker lets calls in flight finish; must exceed GEELARK_CALL_TIMEOUT (unset: call timeout + 10s)", positive)
 	s.Duration(&f.deadRetention, "dead-retention", "PHONESTART_DEAD_RETENTION", 0,
 		"drop dead-letter entries older than this (0: keep until requeued or purged)", nonNegative)
 	s.String(&f.logFormat, "log-format", "PHONESTART_LOG_FORMAT", "auto", "json, console, or auto (console on a terminal)")
@@ -97,6 +97,9 @@ func runWorker(ctx context.Context, args []string, env Env) error {
 	}
 	if err := wf.check(); err != nil {
 		return err
+	}
+	if _, ok := env.lookup("PHONESTART_SHUTDOWN_TIMEOUT"); !ok && !s.set["shutdown-timeout"] {
+		wf.shutdownTimeout = 0 // the worker's default: the call timeout + 10s
 	}
 	log, err := newLogger(env.Stderr, wf.logFormat)
 	if err != nil {
