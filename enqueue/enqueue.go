@@ -25,7 +25,7 @@ import (
 // Defaults of Config.
 const (
 	DefaultRetention      = 24 * time.Hour
-	DefaultParallelism    = 32
+	DefaultParallelism    = 256
 	DefaultReplicaTimeout = 5 * time.Second
 )
 
@@ -38,10 +38,11 @@ type Config struct {
 	// stays readable, and so how long after a start an enqueue of the same
 	// phone is still allowed (it replaces the finished task). Default 24h.
 	Retention time.Duration
-	// Parallelism is how many phones' tasks are written at once, each by
-	// one asynq Client.Enqueue (one round trip to Redis). Default 32. Give
-	// Redis's client a pool at least this large (go-redis defaults to ten
-	// connections per CPU).
+	// Parallelism is how many phones' tasks are being written at once, each
+	// by one asynq Client.Enqueue. Default 256. With a *redis.Client the
+	// writes in flight share round trips (go-redis's autopipelining), so
+	// they need no connection each; with another client, give its pool
+	// about this many connections.
 	Parallelism int
 	// MinReplicas, when above 0, makes Start return only once the request's
 	// writes reached that many replicas of the Redis master (Redis WAIT),
@@ -101,7 +102,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{
 		rdb:            cfg.Redis,
-		aq:             asynq.NewClientFromRedisClient(cfg.Redis),
+		aq:             asynq.NewClientFromRedisClient(batched(cfg.Redis)),
 		insp:           asynq.NewInspectorFromRedisClient(cfg.Redis),
 		retention:      cmp.Or(cfg.Retention, DefaultRetention),
 		parallel:       cmp.Or(cfg.Parallelism, DefaultParallelism),

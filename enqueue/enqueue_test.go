@@ -368,7 +368,8 @@ func TestStartCancelledBeforehand(t *testing.T) {
 }
 
 // cancelAfter cancels a context once n task writes (asynq's enqueue
-// script, one per phone) have come back from Redis.
+// script, one per phone, alone or batched with others) have come back from
+// Redis.
 type cancelAfter struct {
 	n      int64
 	seen   atomic.Int64
@@ -377,17 +378,27 @@ type cancelAfter struct {
 
 func (h *cancelAfter) DialHook(next redis.DialHook) redis.DialHook { return next }
 func (h *cancelAfter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		for _, cmd := range cmds {
+			h.saw(cmd)
+		}
+		return err
+	}
 }
 func (h *cancelAfter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		err := next(ctx, cmd)
-		if n := cmd.Name(); (n == "evalsha" || n == "eval") && err == nil {
-			if h.seen.Add(1) == h.n {
-				h.cancel()
-			}
-		}
+		h.saw(cmd)
 		return err
+	}
+}
+
+func (h *cancelAfter) saw(cmd redis.Cmder) {
+	if n := cmd.Name(); (n == "evalsha" || n == "eval") && cmd.Err() == nil {
+		if h.seen.Add(1) == h.n {
+			h.cancel()
+		}
 	}
 }
 
@@ -399,7 +410,7 @@ func TestStartCancelledPartWayReportsWhatIsInRedis(t *testing.T) {
 	hook := &cancelAfter{n: 1200, cancel: cancel}
 	producer := r.Client(t)
 	producer.AddHook(hook)
-	enq, err := enqueue.New(enqueue.Config{Redis: producer, Parallelism: 1})
+	enq, err := enqueue.New(enqueue.Config{Redis: producer, Parallelism: 64})
 	if err != nil {
 		t.Fatal(err)
 	}
