@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/phonestart/phonestart/internal/redistest"
+	"github.com/redis/go-redis/v9"
 )
 
 // The per-chunk step sees each newly enqueued phone once, in chunks of at
@@ -69,5 +70,17 @@ func TestAfterChunkErrorFailsStart(t *testing.T) {
 	rep, err := c.Start(t.Context(), Request{IDs: []string{"p1", "p2"}})
 	if !errors.Is(err, boom) || rep.Enqueued != 2 {
 		t.Errorf("Start = %+v, %v; want 2 enqueued and the step's error", rep, err)
+	}
+}
+
+// Start's writes share round trips on a go-redis client: without that it
+// is no faster than a few goroutines calling asynq's Enqueue.
+func TestWritesAreBatchedOnAGoRedisClient(t *testing.T) {
+	t.Parallel()
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) // never dialled
+	t.Cleanup(func() { rdb.Close() })
+	w := batched(rdb)
+	if _, ok := w.(*redis.AutoPipeliner); !ok {
+		t.Errorf("asynq writes through a %T, want go-redis's *redis.AutoPipeliner", w)
 	}
 }
