@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,15 +18,14 @@ import (
 )
 
 // benchRedis returns a client of a fresh Redis (REDIS_URL or miniredis)
-// with the pool the phonestart command gives its producer, so that
-// Parallelism, not the pool, bounds what is in flight.
+// with the pool the phonestart command gives its clients.
 func benchRedis(b *testing.B) *redis.Client {
 	b.Helper()
 	opt, err := redis.ParseURL(redistest.New(b).URL)
 	if err != nil {
 		b.Fatal(err)
 	}
-	opt.PoolSize = max(opt.PoolSize, 256)
+	opt.PoolSize = max(opt.PoolSize, 64)
 	rdb := redis.NewClient(opt)
 	b.Cleanup(func() { rdb.Close() })
 	return rdb
@@ -43,14 +44,20 @@ func clearPending(b *testing.B, insp *asynq.Inspector, want int) {
 	}
 }
 
+// plainLoopGoroutines is how many goroutines the concurrent plain asynq
+// loop of BenchmarkEnqueue runs.
+const plainLoopGoroutines = 8
+
 // BenchmarkEnqueue enqueues 100,000 phones with Client.Start, then the same
-// 100,000 tasks one asynq Enqueue at a time (what a plain producer loop
-// does), on the same Redis, and reports both rates and their ratio.
+// 100,000 tasks with plain asynq Client.Enqueue loops: one Enqueue after
+// another (what a simple producer does), and 8 goroutines sharing the
+// IDs. All on the same Redis, in the same run; it prints each rate and
+// Start's ratio to each loop.
 //
 // On miniredis it enqueues 10,000: miniredis prepends to a list by copying
 // it, so 100,000 would take minutes, and it runs one command at a time, so
-// its figures say nothing about a real server anyway. Set REDIS_URL for
-// figures that mean something.
+// its figures say little about a real server. Set REDIS_URL for figures
+// that mean something.
 func BenchmarkEnqueue(b *testing.B) {
 	n := 100_000
 	if os.Getenv("REDIS_URL") == "" {
@@ -70,39 +77,62 @@ func benchEnqueue(b *testing.B, n int) {
 	ctx := context.Background()
 	ids := phoneIDs("bench-", n)
 	opts := geelark.StartOptions{Width: 400}
-
-	var start, seq time.Duration
-	for b.Loop() {
-		t0 := time.Now()
-		rep, err := enq.Start(ctx, enqueue.Request{IDs: ids, Options: opts})
-		start += time.Since(t0)
-		if err != nil || rep.Enqueued != n {
-			b.Fatalf("Start: %d enqueued, %v", rep.Enqueued, err)
+	plain := func(id string) {
+		task, err := tasks.NewStartTask(id, opts, asynq.Retention(enqueue.DefaultRetention))
+		if err != nil {
+			b.Fatal(err)
 		}
-		b.StopTimer()
-		clearPending(b, insp, n)
-		b.StartTimer()
-
-		t0 = time.Now()
-		for _, id := range ids {
-			task, err := tasks.NewStartTask(id, opts, asynq.Retention(enqueue.DefaultRetention))
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := aq.EnqueueContext(ctx, task); err != nil {
-				b.Fatalf("Enqueue %s: %v", id, err)
-			}
+		if _, err := aq.EnqueueContext(ctx, task); err != nil {
+			b.Fatalf("Enqueue %s: %v", id, err)
 		}
-		seq += time.Since(t0)
-		b.StopTimer()
-		clearPending(b, insp, n)
-		b.StartTimer()
 	}
-	fast := float64(n*b.N) / start.Seconds()
-	slow := float64(n*b.N) / seq.Seconds()
-	b.ReportMetric(fast, "ids/s")
-	b.ReportMetric(slow, "baseline-ids/s")
-	b.ReportMetric(fast/slow, "x-vs-sequential")
+	// timed runs f, checks that it enqueued the n phones, deletes them,
+	// and returns how long f took.
+	timed := func(f func()) time.Duration {
+		t0 := time.Now()
+		f()
+		took := time.Since(t0)
+		b.StopTimer()
+		clearPending(b, insp, n)
+		b.StartTimer()
+		return took
+	}
+
+	var start, seq, conc time.Duration
+	for b.Loop() {
+		start += timed(func() {
+			rep, err := enq.Start(ctx, enqueue.Request{IDs: ids, Options: opts})
+			if err != nil || rep.Enqueued != n {
+				b.Fatalf("Start: %d enqueued, %v", rep.Enqueued, err)
+			}
+		})
+		seq += timed(func() {
+			for _, id := range ids {
+				plain(id)
+			}
+		})
+		conc += timed(func() {
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			for range plainLoopGoroutines {
+				wg.Go(func() {
+					for i := next.Add(1) - 1; i < int64(n); i = next.Add(1) - 1 {
+						plain(ids[i])
+					}
+				})
+			}
+			wg.Wait()
+		})
+	}
+	rate := func(d time.Duration) float64 { return float64(n*b.N) / d.Seconds() }
+	b.ReportMetric(rate(start), "ids/s")
+	b.ReportMetric(rate(seq), "sequential-ids/s")
+	b.ReportMetric(rate(conc), "concurrent8-ids/s")
+	b.ReportMetric(rate(start)/rate(seq), "x-vs-sequential")
+	b.ReportMetric(rate(start)/rate(conc), "x-vs-concurrent8")
+	fmt.Printf("enqueue %d IDs x %d: Client.Start %.0f IDs/s, sequential asynq loop %.0f IDs/s, "+
+		"%d-goroutine asynq loop %.0f IDs/s; Start is %.2fx the sequential loop, %.2fx the concurrent one\n",
+		n, b.N, rate(start), rate(seq), plainLoopGoroutines, rate(conc), rate(start)/rate(seq), rate(start)/rate(conc))
 }
 
 // BenchmarkEnqueueParallelism enqueues 20,000 phones with Client.Start at
@@ -114,7 +144,7 @@ func BenchmarkEnqueueParallelism(b *testing.B) {
 	}
 	const n = 20_000
 	ids := phoneIDs("bench-", n)
-	for _, p := range []int{1, 8, 16, enqueue.DefaultParallelism, 64, 128} {
+	for _, p := range []int{1, 8, 32, 64, 128, 256, 512} {
 		b.Run(fmt.Sprintf("parallelism=%d", p), func(b *testing.B) {
 			rdb := benchRedis(b)
 			insp := asynq.NewInspectorFromRedisClient(rdb)

@@ -207,22 +207,30 @@ func TestStartWhileInFlightIsDuplicate(t *testing.T) {
 	}
 }
 
-// TestStartFinishedPhoneConcurrently checks that when several Starts ask
-// at once for a phone whose last start is over, one enqueues it and the
+// TestStartFinishedPhoneConcurrently checks that when several producers
+// ask at once for a phone whose last start is over, one enqueues it and the
 // others report it as a duplicate.
 func TestStartFinishedPhoneConcurrently(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, enqueue.Config{})
 	const starts = 8
+	producers := make([]*enqueue.Client, starts)
+	for i := range producers {
+		enq, err := enqueue.New(enqueue.Config{Redis: e.rdb})
+		if err != nil {
+			t.Fatal(err)
+		}
+		producers[i] = enq
+	}
 	for round := range 20 {
 		e.start(enqueue.Request{IDs: []string{"p1"}})
 		if err := e.insp.ArchiveTask(tasks.Queue, tasks.TaskID("p1")); err != nil {
 			t.Fatal(err)
 		}
 		reps := make(chan enqueue.Report, starts)
-		for range starts {
+		for _, enq := range producers {
 			go func() {
-				rep, err := e.enq.Start(context.Background(), enqueue.Request{IDs: []string{"p1"}})
+				rep, err := enq.Start(context.Background(), enqueue.Request{IDs: []string{"p1"}})
 				if err != nil {
 					t.Error(err)
 				}

@@ -17,14 +17,18 @@ import (
 	"sync"
 	"time"
 
-	"github.com/phonestart/phonestart/geelark"
+	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/phonestart/phonestart/fleet"
+	"github.com/phonestart/phonestart/geelark"
 )
 
 // Defaults of Config.
 const (
-	DefaultRetention   = 24 * time.Hour
-	DefaultParallelism = 4
+	DefaultRetention      = 24 * time.Hour
+	DefaultParallelism    = 256
+	DefaultReplicaTimeout = 5 * time.Second
 )
 
 // Config configures a Client.
@@ -36,17 +40,52 @@ type Config struct {
 	// stays readable, and so how long after a start an enqueue of the same
 	// phone is still allowed (it replaces the finished task). Default 24h.
 	Retention time.Duration
-	// Parallelism is how many round trips, each enqueueing up to 500
-	// phones in one Lua call, are in flight at once. Default 4.
+	// Parallelism is how many phones' tasks are being written at once, each
+	// by one asynq Client.Enqueue. Default 256. With a *redis.Client the
+	// writes in flight share round trips (go-redis's autopipelining), so
+	// they need no connection each; with another client, give its pool
+	// about this many connections.
 	Parallelism int
+	// EventsMax caps the events stream (fleet.EventsKey) this client
+	// appends to, about. Default fleet.DefaultEventsMax.
+	EventsMax int
+	// MinReplicas, when above 0, makes Start return only once the request's
+	// writes reached that many replicas of the Redis master (Redis WAIT),
+	// so that an acknowledged phone survives the master's loss; Start
+	// returns a *ReplicaError when fewer acknowledged within
+	// ReplicaTimeout. It needs a *redis.Client (one server, or a Sentinel
+	// failover client). Default 0: Start returns once the master has the
+	// writes.
+	MinReplicas int
+	// ReplicaTimeout is how long Start waits for MinReplicas replicas.
+	// Default 5s.
+	ReplicaTimeout time.Duration
 }
 
 // Client enqueues start requests. It is safe for simultaneous use by
 // multiple goroutines.
 type Client struct {
 	rdb       redis.UniversalClient
+	aq        *asynq.Client
+	insp      *asynq.Inspector
 	retention time.Duration
 	parallel  int
+
+	minReplicas    int
+	replicaTimeout time.Duration
+	// conns gives the dedicated connection a replica wait needs; nil
+	// unless MinReplicas > 0.
+	conns connector
+
+	// afterChunk, when set, runs once per chunk of a request's phones,
+	// with the IDs of the chunk that were newly enqueued (never empty),
+	// once all of the chunk's writes are done. Its error fails Start.
+	afterChunk func(ctx context.Context, enqueued []string) error
+}
+
+// connector is a Redis client that can hand out a connection of its own.
+type connector interface {
+	Conn() *redis.Conn
 }
 
 // New returns a Client.
@@ -60,11 +99,46 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Parallelism < 0 {
 		return nil, fmt.Errorf("enqueue: config: Parallelism %d is negative", cfg.Parallelism)
 	}
-	return &Client{
-		rdb:       cfg.Redis,
-		retention: cmp.Or(cfg.Retention, DefaultRetention),
-		parallel:  cmp.Or(cfg.Parallelism, DefaultParallelism),
-	}, nil
+	if cfg.MinReplicas < 0 {
+		return nil, fmt.Errorf("enqueue: config: MinReplicas %d is negative", cfg.MinReplicas)
+	}
+	if cfg.ReplicaTimeout < 0 {
+		return nil, fmt.Errorf("enqueue: config: ReplicaTimeout %v is negative", cfg.ReplicaTimeout)
+	}
+	c := &Client{
+		rdb:            cfg.Redis,
+		aq:             asynq.NewClientFromRedisClient(batched(cfg.Redis)),
+		insp:           asynq.NewInspectorFromRedisClient(cfg.Redis),
+		retention:      cmp.Or(cfg.Retention, DefaultRetention),
+		parallel:       cmp.Or(cfg.Parallelism, DefaultParallelism),
+		minReplicas:    cfg.MinReplicas,
+		replicaTimeout: cmp.Or(cfg.ReplicaTimeout, DefaultReplicaTimeout),
+	}
+	// A phone enqueued again is no longer dead, and its life starts anew
+	// in the events stream.
+	ledger, journal := fleet.NewLedger(cfg.Redis, 0), fleet.NewJournal(cfg.Redis, cfg.EventsMax)
+	c.afterChunk = func(ctx context.Context, ids []string) error {
+		if _, err := ledger.Remove(ctx, ids...); err != nil {
+			return fmt.Errorf("drop from the dead-letter ledger: %w", err)
+		}
+		now := time.Now()
+		evs := make([]fleet.Event, len(ids))
+		for i, id := range ids {
+			evs[i] = fleet.Event{Phone: id, Event: fleet.EventEnqueued, At: now}
+		}
+		if err := journal.Record(ctx, evs...); err != nil {
+			return fmt.Errorf("record events: %w", err)
+		}
+		return nil
+	}
+	if c.minReplicas > 0 {
+		conns, ok := cfg.Redis.(connector)
+		if !ok {
+			return nil, fmt.Errorf("enqueue: config: MinReplicas needs a *redis.Client (one server or a Sentinel failover client), not a %T", cfg.Redis)
+		}
+		c.conns = conns
+	}
+	return c, nil
 }
 
 // Request asks for phones to be started.
@@ -133,25 +207,29 @@ func (r Request) Validate() error {
 	return nil
 }
 
-// Start validates r, then enqueues one start task per phone.
+// Start validates r, then enqueues one start task per phone, through
+// asynq's Client, Parallelism at a time.
 //
-// When Redis fails part way, Start returns the error with the Report of what
-// was enqueued before it; enqueueing the same request again is safe, since
-// the phones already enqueued come back as duplicates.
+// When Redis fails part way, or ctx ends, Start returns the error with the
+// Report of what was enqueued before it; enqueueing the same request again
+// is safe, since the phones already enqueued come back as duplicates. With
+// MinReplicas set, a *ReplicaError says the writes, all counted in the
+// Report, did not reach enough replicas in time.
 func (c *Client) Start(ctx context.Context, r Request) (Report, error) {
 	if err := r.Validate(); err != nil {
 		return Report{}, err
 	}
-	var at time.Time
+	extra := []asynq.Option{asynq.Retention(c.retention)}
 	switch {
 	case !r.At.IsZero():
-		at = r.At
+		extra = append(extra, asynq.ProcessAt(r.At))
 	case r.In > 0:
-		at = time.Now().Add(r.In)
+		// One time for the whole request, however long its writes take.
+		extra = append(extra, asynq.ProcessAt(time.Now().Add(r.In)))
 	}
 	ids, dups := unique(r.IDs)
 	rep := Report{Duplicates: dups}
-	results := c.enqueueChunks(ctx, ids, r.Options, at, r.tick(len(ids)))
+	results, stepErr := c.write(ctx, ids, r.Options, extra, r.tick(len(ids)))
 	var firstErr error
 	for i, res := range results {
 		switch {
@@ -161,6 +239,14 @@ func (c *Client) Start(ctx context.Context, r Request) (Report, error) {
 			rep.Duplicates = append(rep.Duplicates, ids[i])
 		case firstErr == nil:
 			firstErr = fmt.Errorf("enqueue: phone %s: %w", ids[i], res)
+		}
+	}
+	if firstErr == nil {
+		firstErr = stepErr
+	}
+	if c.minReplicas > 0 && rep.Enqueued > 0 {
+		if err := c.awaitReplicas(ctx); err != nil {
+			firstErr = errors.Join(firstErr, err)
 		}
 	}
 	return rep, firstErr
@@ -180,7 +266,7 @@ func unique(ids []string) (out, dups []string) {
 	return out, dups
 }
 
-// tick returns what enqueueChunks calls as each chunk of n phones settles:
+// tick returns what write calls as each chunk of n phones settles:
 // r.Progress with the count so far, one call at a time. It is nil without
 // r.Progress.
 func (r Request) tick(total int) func(n int) {

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -121,6 +122,8 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	t.Parallel()
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) // never dialled
 	t.Cleanup(func() { rdb.Close() })
+	cluster := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:1"}})
+	t.Cleanup(func() { cluster.Close() })
 	for _, tc := range []struct {
 		name string
 		cfg  enqueue.Config
@@ -129,6 +132,9 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{"no redis", enqueue.Config{}, "Redis"},
 		{"negative retention", enqueue.Config{Redis: rdb, Retention: -time.Second}, "Retention"},
 		{"negative parallelism", enqueue.Config{Redis: rdb, Parallelism: -1}, "Parallelism"},
+		{"negative min replicas", enqueue.Config{Redis: rdb, MinReplicas: -1}, "MinReplicas"},
+		{"negative replica timeout", enqueue.Config{Redis: rdb, ReplicaTimeout: -time.Second}, "ReplicaTimeout"},
+		{"min replicas on a cluster", enqueue.Config{Redis: cluster, MinReplicas: 1}, "MinReplicas"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := enqueue.New(tc.cfg)
@@ -361,29 +367,38 @@ func TestStartCancelledBeforehand(t *testing.T) {
 	}
 }
 
-// cancelAfter cancels a context once n task writes have come back from
+// cancelAfter cancels a context once n task writes (asynq's enqueue
+// script, one per phone, alone or batched with others) have come back from
 // Redis.
 type cancelAfter struct {
-	n      int
-	seen   chan struct{}
+	n      int64
+	seen   atomic.Int64
 	cancel context.CancelFunc
 }
 
 func (h *cancelAfter) DialHook(next redis.DialHook) redis.DialHook { return next }
 func (h *cancelAfter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		for _, cmd := range cmds {
+			h.saw(cmd)
+		}
+		return err
+	}
 }
 func (h *cancelAfter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		err := next(ctx, cmd)
-		if n := cmd.Name(); n == "evalsha" || n == "eval" {
-			select {
-			case h.seen <- struct{}{}:
-			default:
-				h.cancel()
-			}
-		}
+		h.saw(cmd)
 		return err
+	}
+}
+
+func (h *cancelAfter) saw(cmd redis.Cmder) {
+	if n := cmd.Name(); (n == "evalsha" || n == "eval") && cmd.Err() == nil {
+		if h.seen.Add(1) == h.n {
+			h.cancel()
+		}
 	}
 }
 
@@ -392,11 +407,10 @@ func TestStartCancelledPartWayReportsWhatIsInRedis(t *testing.T) {
 	r := redistest.New(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	// Phones go in 500 to a round trip: cancel after the second of ten.
-	hook := &cancelAfter{seen: make(chan struct{}, 1), cancel: cancel}
+	hook := &cancelAfter{n: 1200, cancel: cancel}
 	producer := r.Client(t)
 	producer.AddHook(hook)
-	enq, err := enqueue.New(enqueue.Config{Redis: producer, Parallelism: 1})
+	enq, err := enqueue.New(enqueue.Config{Redis: producer, Parallelism: 64})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,8 +14,8 @@ func TestProgressCountsUpToTheDistinctPhones(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids := make([]string, 0, 301)
-	for i := range 300 {
+	ids := make([]string, 0, 1201)
+	for i := range 1200 {
 		ids = append(ids, fmt.Sprintf("progress%04d", i))
 	}
 	ids = append(ids, ids[0]) // given twice: one phone
@@ -25,14 +25,14 @@ func TestProgressCountsUpToTheDistinctPhones(t *testing.T) {
 		seen = append(seen, done) // calls are never concurrent: no lock
 		totals[total] = true
 	}})
-	if err != nil || rep.Enqueued != 300 {
+	if err != nil || rep.Enqueued != 1200 {
 		t.Fatalf("Start: %+v, %v", rep, err)
 	}
-	if len(totals) != 1 || !totals[300] {
-		t.Errorf("totals %v, want only 300", totals)
+	if len(totals) != 1 || !totals[1200] {
+		t.Errorf("totals %v, want only 1200", totals)
 	}
-	if len(seen) == 0 || seen[len(seen)-1] != 300 {
-		t.Fatalf("progress %v: want it to end at 300", seen)
+	if len(seen) == 0 || seen[len(seen)-1] != 1200 {
+		t.Fatalf("progress %v: want it to end at 1200", seen)
 	}
 	for i := 1; i < len(seen); i++ {
 		if seen[i] <= seen[i-1] {

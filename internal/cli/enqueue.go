@@ -99,7 +99,7 @@ func runEnqueue(ctx context.Context, args []string, env Env) error {
 		return fmt.Errorf("%w; nothing was enqueued", err)
 	}
 	defer rdb.Close()
-	enq, err := enqueue.New(enqueue.Config{Redis: rdb, Retention: retention /* TODO: MinReplicas: rf.minReplicas, once enqueue.Config has the field */})
+	enq, err := enqueue.New(enqueue.Config{Redis: rdb, Retention: retention, MinReplicas: rf.minReplicas})
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,7 @@ func connect(ctx context.Context, rf *redisFlags) (*redis.Client, *admin.Admin, 
 	if err != nil {
 		return nil, nil, err
 	}
-	enq, err := enqueue.New(enqueue.Config{Redis: rdb})
+	enq, err := enqueue.New(enqueue.Config{Redis: rdb, MinReplicas: rf.minReplicas})
 	if err != nil {
 		rdb.Close()
 		return nil, nil, err
