@@ -82,6 +82,9 @@ func Main(args []string, env Env) int {
 			ctx, stop = signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 		}
+		// Before any Redis use: commands that log replace it with their
+		// logger.
+		quietRedis()
 		err := c.run(ctx, args[1:], env)
 		if err == nil {
 			return 0

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/phonestart/phonestart/internal/logging"
 	"io"
 	"maps"
 	"slices"
@@ -108,7 +109,7 @@ func demoProgress(ctx context.Context, out io.Writer, adm *admin.Admin, w *worke
 	fake *geelarktest.Server, phones int, began time.Time, timeout time.Duration) error {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	tty := isTerminal(out)
+	tty := logging.IsTerminal(out)
 	for {
 		c, err := adm.Counts(ctx)
 		if err != nil {

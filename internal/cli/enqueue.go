@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/phonestart/phonestart/internal/logging"
 	"io"
 	"os"
 	"strings"
@@ -103,7 +104,7 @@ func runEnqueue(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	if len(ids) >= progressMin && isTerminal(env.Stderr) {
+	if len(ids) >= progressMin && logging.IsTerminal(env.Stderr) {
 		bar := newProgressBar(env.Stderr, time.Now)
 		req.Progress = bar.update
 		defer bar.finish()

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/phonestart/phonestart/internal/logging"
 	"io"
 	"maps"
 	"slices"
@@ -30,7 +31,7 @@ const (
 // place on a terminal, as blocks one after another otherwise. A Redis error
 // is shown in the block and retried at the next tick.
 func watch(ctx context.Context, out io.Writer, rdb *redis.Client, adm *admin.Admin) error {
-	tty := isTerminal(out)
+	tty := logging.IsTerminal(out)
 	v := &watcher{rdb: rdb, adm: adm, insp: asynq.NewInspectorFromRedisClient(rdb)}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()

@@ -1,0 +1,26 @@
+package cli
+
+import (
+	"io"
+
+	"github.com/phonestart/phonestart/internal/logging"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+)
+
+// newLogger is logging.New with the error naming the variable, and installs
+// it as go-redis's logger: go-redis's own lines then come out in the same
+// format, rate-limited.
+func newLogger(w io.Writer, format string) (*zap.Logger, error) {
+	log, err := logging.New(w, format)
+	if err != nil {
+		return nil, bad("PHONESTART_LOG_FORMAT (--log-format) = %q: must be json, console or auto", format)
+	}
+	redis.SetLogger(logging.Redis(log))
+	return log, nil
+}
+
+// quietRedis is go-redis's logger for commands that run once and report a
+// Redis failure as their own error (enqueue, status, dead, cancel): go-redis's
+// lines would only come before that error and say less.
+func quietRedis() { redis.SetLogger(logging.Redis(zap.NewNop())) }
