@@ -1,13 +1,10 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"github.com/phonestart/phonestart/internal/logging"
-	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -130,35 +127,4 @@ func runEnqueue(ctx context.Context, args []string, env Env) error {
 		fmt.Fprintf(env.Stdout, "already pending, scheduled, retrying or starting: %s%s\n", strings.Join(show, " "), more)
 	}
 	return nil
-}
-
-// readIDs reads one ID per line from path, or from stdin when path is "-".
-// Only the line ending is stripped: an ID with spaces or a blank line is
-// refused later, naming its line.
-func readIDs(path string, stdin io.Reader) ([]string, error) {
-	var r io.Reader = stdin
-	if path != "-" {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, fmt.Errorf("--file: %v", err)
-		}
-		defer f.Close()
-		r = f
-	}
-	var ids []string
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	line := 0
-	for sc.Scan() {
-		line++
-		id := strings.TrimSuffix(sc.Text(), "\r")
-		if err := geelark.ValidateID(id); err != nil {
-			return nil, fmt.Errorf("--file %s: line %d: %v; nothing was enqueued", path, line, err)
-		}
-		ids = append(ids, id)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("--file %s: line %d: %v; nothing was enqueued", path, line+1, err)
-	}
-	return ids, nil
 }
