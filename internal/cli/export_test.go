@@ -1,0 +1,4 @@
+package cli
+
+// PrintVersion is printVersion, for tests.
+var PrintVersion = printVersion
