@@ -120,7 +120,7 @@ func (s *settings) parse(args []string, out io.Writer) ([]string, error) {
 			if err == flag.ErrHelp {
 				s.fs.SetOutput(out)
 				commandUsage(out, s.name)
-				fmt.Fprintln(out, "\nFlags (a [$VARIABLE] beside one sets it from the environment):")
+				fmt.Fprintln(out, "\nFlags (the variable in [$...] beside a flag sets it from the environment):")
 				s.fs.PrintDefaults()
 				return nil, err
 			}
