@@ -2,6 +2,7 @@ package cli
 
 import (
 	"io"
+	"sync/atomic"
 
 	"github.com/phonestart/phonestart/internal/logging"
 	"github.com/redis/go-redis/v9"
@@ -17,10 +18,20 @@ func newLogger(w io.Writer, format string) (*zap.Logger, error) {
 		return nil, bad("PHONESTART_LOG_FORMAT (--log-format) = %q: must be json, console or auto", format)
 	}
 	redis.SetLogger(logging.Redis(log))
+	redisLogged.Store(true)
 	return log, nil
 }
+
+// redisLogged is whether a command's logger is go-redis's: go-redis has one
+// logger per process. A one-shot command run in the same process after (in
+// tests) leaves it be.
+var redisLogged atomic.Bool
 
 // quietRedis is go-redis's logger for commands that run once and report a
 // Redis failure as their own error (enqueue, status, dead, cancel): go-redis's
 // lines would only come before that error and say less.
-func quietRedis() { redis.SetLogger(logging.Redis(zap.NewNop())) }
+func quietRedis() {
+	if !redisLogged.Load() {
+		redis.SetLogger(logging.Redis(zap.NewNop()))
+	}
+}
