@@ -32,7 +32,7 @@ func runEnqueue(ctx context.Context, args []string, env Env) error {
 	s.Bool(&hideMirror, "hide-mirror", "hide the mirror")
 	s.String(&at, "at", "", "", "start at this RFC 3339 time, e.g. 2026-11-26T07:30:00+01:00")
 	s.Duration(&in, "in", "", 0, "start this long from now, e.g. 90m", nil)
-	s.String(&file, "file", "", "", "read IDs from this file, one per line; - reads standard input")
+	s.String(&file, "file", "", "", "read IDs from this file, one per line (# comments, blank lines allowed); - reads standard input")
 	s.Duration(&retention, "retention", "PHONESTART_RETENTION", enqueue.DefaultRetention,
 		"how long a started phone's result is kept", positive)
 	ids, err := s.parse(args, env.Stdout)
