@@ -37,7 +37,7 @@ func TestBadInputIsRefusedAndNothingIsDone(t *testing.T) {
 		}
 		return p
 	}
-	idsWithBlank := file("blank.txt", "5577906000010\n\n5577906000011\n")
+	idsWithBadLine := file("badline.txt", "# fleet\n5577906000010\n\n5577906 000011\n")
 	goodYAML := "schedules:\n  - name: ok\n    cron: \"0 7 * * *\"\n    ids: [\"5577906000030\"]\n"
 	unknownField := file("unknown.yaml", goodYAML+"  - name: shop\n    cron: \"0 7 * * *\"\n    ids: [\"5577906000031\"]\n    tagz: [morning]\n")
 	badCron := file("cron.yaml", "schedules:\n  - name: shop\n    cron: \"61 7 * * *\"\n    ids: [\"5577906000032\"]\n")
@@ -60,7 +60,7 @@ func TestBadInputIsRefusedAndNothingIsDone(t *testing.T) {
 			[]string{"enqueue", "5577906000020", "5577906 000021", "5577906000022"}, []string{"ids[1]", "whitespace", "nothing was enqueued"}},
 		{"enqueue: width out of range", redisOnly, "", []string{"enqueue", "--width", "1000", "5577906000023"}, []string{"--width", "200..600"}},
 		{"enqueue: --at not a time", redisOnly, "", []string{"enqueue", "--at", "7am", "5577906000024"}, []string{"--at", "RFC 3339"}},
-		{"enqueue: --file with a blank line", redisOnly, "", []string{"enqueue", "--file", idsWithBlank}, []string{"line 2", "empty"}},
+		{"enqueue: --file with a bad line", redisOnly, "", []string{"enqueue", "--file", idsWithBadLine}, []string{"line 4", "whitespace"}},
 		{"enqueue: standard input with a long ID", redisOnly, "5577906000025\n" + strings.Repeat("7", 65) + "\n",
 			[]string{"enqueue", "--file", "-"}, []string{"line 2", "64"}},
 		{"enqueue: unknown flag", redisOnly, "", []string{"enqueue", "--colour", "red", "5577906000026"}, []string{"colour"}},

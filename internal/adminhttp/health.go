@@ -31,10 +31,26 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintln(w, "ready")
 }
 
-// notReady returns why the worker is not ready, or "".
+// notReady returns why the worker is not ready, or "". It answers within
+// ReadyTimeout even when Redis accepts connections and never replies (a
+// frozen or overloaded server): go-redis bounds a command by its own read
+// timeout (3s), not by the context, so the look at Redis runs on its own
+// goroutine, which ends when go-redis gives up.
 func (s *Server) notReady(ctx context.Context) string {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ReadyTimeout)
 	defer cancel()
+	done := make(chan string, 1)
+	go func() { done <- s.lookAtRedis(ctx) }()
+	select {
+	case reason := <-done:
+		return reason
+	case <-ctx.Done():
+		return fmt.Sprintf("Redis at %s does not answer within %v", s.cfg.Redis.Options().Addr, s.cfg.ReadyTimeout)
+	}
+}
+
+// lookAtRedis pings Redis and reads the fleet pause.
+func (s *Server) lookAtRedis(ctx context.Context) string {
 	// The error names the address, never the password.
 	if err := s.cfg.Redis.Ping(ctx).Err(); err != nil {
 		return fmt.Sprintf("Redis at %s does not answer: %v", s.cfg.Redis.Options().Addr, err)

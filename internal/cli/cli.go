@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -26,18 +27,66 @@ type Env struct {
 
 type command struct {
 	name, args, summary string
+	subs                []command // subcommands, whose names are "name sub"
 	run                 func(ctx context.Context, args []string, env Env) error
 }
 
 func commands() []command {
 	return []command{
-		{"worker", "[flags]", "start phones from the queue until SIGINT/SIGTERM", runWorker},
-		{"enqueue", "[flags] (ID... | --file F)", "ask for phones to be started", runEnqueue},
-		{"status", "[--json | --watch]", "phones by state, the API budget and any pause; --watch keeps it live", runStatus},
-		{"dead", "list [--json] | requeue (--all | ID...) | purge (--all | ID...)", "the dead-letter queue", runDead},
-		{"schedule", "[list | run NAME] --file F", "run, list or fire the schedules of a YAML file", runSchedule},
-		{"fakeapi", "--addr HOST:PORT", "serve a fake GeeLark API for manual runs", runFakeAPI},
-		{"demo", "[--phones N]", "embedded Redis, fake API, a worker and a burst of phones", runDemo},
+		{name: "worker", args: "[flags]", summary: "start phones from the queue until SIGINT/SIGTERM", run: runWorker},
+		{name: "enqueue", args: "[flags] (ID... | --file F)",
+			summary: "ask for phones to be started, now (default), --at a time or --in a while; --file - reads standard input", run: runEnqueue},
+		{name: "cancel", args: "[--json] (ID... | --file F)",
+			summary: "remove phones' pending, scheduled or retrying starts (not those being started now)", run: runCancel},
+		{name: "status", args: "[--json | --watch]", summary: "phones by state, the API budget and any pause; --watch keeps it live", run: runStatus},
+		{name: "dead", args: "list [--json] | requeue (--all | ID...) | purge (--all | ID...)", summary: "the dead-letter queue", run: runDead,
+			subs: []command{
+				{name: "dead list", args: "[--json]", summary: "each dead phone: id, code, message, attempts, failure time, options"},
+				{name: "dead requeue", args: "(--all | ID...)", summary: "enqueue dead phones again with a fresh set of attempts"},
+				{name: "dead purge", args: "(--all | ID...)", summary: "delete dead phones for good"},
+			}},
+		{name: "schedule", args: "[list | run NAME] --file F", summary: "run, list or fire the schedules of a YAML file", run: runSchedule,
+			subs: []command{
+				{name: "schedule", args: "--file F", summary: "run every schedule until SIGINT/SIGTERM"},
+				{name: "schedule list", args: "--file F", summary: "each schedule and its next three runs, in its zone"},
+				{name: "schedule run", args: "NAME --file F", summary: "fire one schedule now"},
+			}},
+		{name: "fakeapi", args: "[--addr HOST:PORT]", summary: "serve a fake GeeLark API for manual runs", run: runFakeAPI},
+		{name: "demo", args: "[--phones N] [-v]", summary: "embedded Redis, fake API, a worker and a burst of phones", run: runDemo},
+		{name: "version", args: "", summary: "the module version and VCS revision of this binary", run: runVersion},
+	}
+}
+
+// findCommand returns the command or subcommand called name ("dead list").
+func findCommand(name string) (command, bool) {
+	for _, c := range commands() {
+		if c.name == name {
+			return c, true
+		}
+		for _, sc := range c.subs {
+			if sc.name == name {
+				return sc, true
+			}
+		}
+	}
+	return command{}, false
+}
+
+// commandUsage writes the usage lines of the command or subcommand name:
+// its synopsis, or those of its subcommands, each with its summary.
+func commandUsage(w io.Writer, name string) {
+	c, ok := findCommand(name)
+	if !ok {
+		fmt.Fprintf(w, "Usage: phonestart %s [flags]\n", name)
+		return
+	}
+	fmt.Fprintln(w, "Usage:")
+	lines := c.subs
+	if len(lines) == 0 {
+		lines = []command{c}
+	}
+	for _, l := range lines {
+		fmt.Fprintf(w, "  %s\n      %s\n", strings.TrimSpace("phonestart "+l.name+" "+l.args), l.summary)
 	}
 }
 
@@ -65,6 +114,9 @@ func Main(args []string, env Env) int {
 	if env.Getenv == nil {
 		env.Getenv = os.Getenv
 	}
+	if len(args) == 2 && args[0] == "help" {
+		args = []string{args[1], "-h"} // phonestart help COMMAND
+	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		usage(env.Stdout)
 		if len(args) == 0 {
@@ -76,12 +128,23 @@ func Main(args []string, env Env) int {
 		if c.name != args[0] {
 			continue
 		}
+		// A command that is only its subcommands (dead) lists them;
+		// "COMMAND SUB -h" shows the subcommand's flags. One that runs
+		// bare too (schedule) shows its flags as well.
+		if len(c.subs) > 0 && c.subs[0].name != c.name && len(args) > 1 && isHelp(args[1]) {
+			commandUsage(env.Stdout, c.name)
+			fmt.Fprintf(env.Stdout, "\nRun 'phonestart %s SUBCOMMAND -h' for its flags.\n", c.name)
+			return 0
+		}
 		ctx := env.Ctx
 		if ctx == nil {
 			var stop context.CancelFunc
 			ctx, stop = signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 		}
+		// Before any Redis use: commands that log replace it with their
+		// logger.
+		quietRedis()
 		err := c.run(ctx, args[1:], env)
 		if err == nil {
 			return 0
@@ -105,11 +168,13 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "phonestart starts GeeLark cloud phones in bulk through a Redis job queue.")
 	fmt.Fprintln(w, "\nUsage:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  phonestart %s %s\n      %s\n", c.name, c.args, c.summary)
+		fmt.Fprintf(w, "  %s\n      %s\n", strings.TrimSpace("phonestart "+c.name+" "+c.args), c.summary)
 	}
-	fmt.Fprintln(w, "\nRun 'phonestart COMMAND -h' for a command's flags; each flag can also be set by the")
+	fmt.Fprintln(w, "\nRun 'phonestart COMMAND -h' (or 'phonestart help COMMAND') for a command's flags; each flag can also be set by the")
 	fmt.Fprintln(w, "environment variable shown beside it.")
 }
+
+func isHelp(arg string) bool { return arg == "-h" || arg == "--help" || arg == "-help" }
 
 // bad is a usage or configuration error: exit code 2.
 func bad(format string, args ...any) error {

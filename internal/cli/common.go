@@ -4,12 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"time"
-
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"github.com/redis/go-redis/v9"
 
@@ -81,44 +76,6 @@ func (a *apiFlags) client() (*geelark.Client, error) {
 		return nil, bad("%v (GEELARK_APP_ID + GEELARK_API_KEY, or GEELARK_TOKEN)", err)
 	}
 	return c, nil
-}
-
-// newLogger logs JSON, or readable lines when w is a terminal or format is
-// "console".
-func newLogger(w io.Writer, format string) (*zap.Logger, error) {
-	switch format {
-	case "", "auto":
-		format = "json"
-		if isTerminal(w) {
-			format = "console"
-		}
-	case "json", "console":
-	default:
-		return nil, bad("PHONESTART_LOG_FORMAT (--log-format) = %q: must be json, console or auto", format)
-	}
-	var enc zapcore.Encoder
-	if format == "json" {
-		cfg := zap.NewProductionEncoderConfig()
-		cfg.EncodeTime = zapcore.ISO8601TimeEncoder
-		enc = zapcore.NewJSONEncoder(cfg)
-	} else {
-		cfg := zap.NewDevelopmentEncoderConfig()
-		cfg.EncodeTime = zapcore.TimeEncoderOfLayout("15:04:05.000")
-		enc = zapcore.NewConsoleEncoder(cfg)
-	}
-	// Lock: the worker logs from many goroutines, and w need not be safe
-	// for simultaneous writes.
-	core := zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(w)), zap.InfoLevel)
-	return zap.New(core), nil
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 func plural(n int, word string) string {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/phonestart/phonestart/internal/logging"
+
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
@@ -109,7 +111,7 @@ func demoProgress(ctx context.Context, out io.Writer, adm *admin.Admin, w *worke
 	fake *geelarktest.Server, phones int, began time.Time, timeout time.Duration) error {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	tty := isTerminal(out)
+	tty := logging.IsTerminal(out)
 	for {
 		c, err := adm.Counts(ctx)
 		if err != nil {

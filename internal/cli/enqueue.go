@@ -1,14 +1,13 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"time"
+
+	"github.com/phonestart/phonestart/internal/logging"
 
 	"github.com/phonestart/phonestart/enqueue"
 	"github.com/phonestart/phonestart/geelark"
@@ -34,7 +33,7 @@ func runEnqueue(ctx context.Context, args []string, env Env) error {
 	s.Bool(&hideMirror, "hide-mirror", "hide the mirror")
 	s.String(&at, "at", "", "", "start at this RFC 3339 time, e.g. 2026-11-26T07:30:00+01:00")
 	s.Duration(&in, "in", "", 0, "start this long from now, e.g. 90m", nil)
-	s.String(&file, "file", "", "", "read IDs from this file, one per line; - reads standard input")
+	s.String(&file, "file", "", "", "read IDs from this file, one per line (# comments, blank lines allowed); - reads standard input")
 	s.Duration(&retention, "retention", "PHONESTART_RETENTION", enqueue.DefaultRetention,
 		"how long a started phone's result is kept", positive)
 	ids, err := s.parse(args, env.Stdout)
@@ -103,7 +102,7 @@ func runEnqueue(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	if len(ids) >= progressMin && isTerminal(env.Stderr) {
+	if len(ids) >= progressMin && logging.IsTerminal(env.Stderr) {
 		bar := newProgressBar(env.Stderr, time.Now)
 		req.Progress = bar.update
 		defer bar.finish()
@@ -129,35 +128,4 @@ func runEnqueue(ctx context.Context, args []string, env Env) error {
 		fmt.Fprintf(env.Stdout, "already pending, scheduled, retrying or starting: %s%s\n", strings.Join(show, " "), more)
 	}
 	return nil
-}
-
-// readIDs reads one ID per line from path, or from stdin when path is "-".
-// Only the line ending is stripped: an ID with spaces or a blank line is
-// refused later, naming its line.
-func readIDs(path string, stdin io.Reader) ([]string, error) {
-	var r io.Reader = stdin
-	if path != "-" {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, fmt.Errorf("--file: %v", err)
-		}
-		defer f.Close()
-		r = f
-	}
-	var ids []string
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	line := 0
-	for sc.Scan() {
-		line++
-		id := strings.TrimSuffix(sc.Text(), "\r")
-		if err := geelark.ValidateID(id); err != nil {
-			return nil, fmt.Errorf("--file %s: line %d: %v; nothing was enqueued", path, line, err)
-		}
-		ids = append(ids, id)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("--file %s: line %d: %v; nothing was enqueued", path, line+1, err)
-	}
-	return ids, nil
 }

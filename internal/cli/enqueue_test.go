@@ -44,9 +44,9 @@ func TestEnqueueRefusesBadInputAndEnqueuesNothing(t *testing.T) {
 			want: []string{"--at and --in"}},
 		{name: "no IDs", args: fixed("enqueue"), want: []string{"no phone IDs"}},
 		{name: "no IDs but flags", args: fixed("enqueue", "--json", "--width", "400"), want: []string{"no phone IDs"}},
-		{name: "file with a blank line in the middle", args: func(t *testing.T) []string {
-			return []string{"enqueue", "--file", file(t, "5577001\n5577002\n\n5577003\n")}
-		}, want: []string{"line 3", "empty"}},
+		{name: "file with a bad ID after comments and blank lines", args: func(t *testing.T) []string {
+			return []string{"enqueue", "--file", file(t, "\uFEFF# fleet A\n5577001\n\n5577002  # ok\n557/7003\n5577004\n")}
+		}, want: []string{"line 5", `"557/7003"`, "nothing was enqueued"}},
 		{name: "file with a space in an ID", args: func(t *testing.T) []string {
 			return []string{"enqueue", "--file", file(t, "5577001\n5577 002\n")}
 		}, want: []string{"line 2", "whitespace"}},
@@ -185,6 +185,43 @@ func TestEnqueueOptionsReachThePayload(t *testing.T) {
 		if p.ID != id || p.Options.Key() != w.Key() {
 			t.Errorf("phone %s: payload %+v (options key %q), want options key %q", id, p, p.Options.Key(), w.Key())
 		}
+	}
+}
+
+// A file as spreadsheets and other tools export it: a byte-order mark,
+// CRLF, comments, blank lines and spaces around IDs.
+func TestEnqueueFromAnExportedFile(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	p := filepath.Join(t.TempDir(), "ids.txt")
+	content := "\uFEFF# fleet A\r\n" +
+		"5577001\r\n" +
+		"  5577002  \r\n" +
+		"\r\n" +
+		"5577003\t# the spare\r\n" +
+		"   # fleet B\r\n" +
+		"5577004 \r\n" +
+		"\r\n\r\n"
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o := h.mustRun("", "enqueue", "--json", "--file", p)
+	if o.stdout != `{"enqueued":4,"duplicates":0}`+"\n" {
+		t.Fatalf("enqueue --file printed %q", o.stdout)
+	}
+	for _, id := range []string{"5577001", "5577002", "5577003", "5577004"} {
+		if s := h.taskState(id); s != "pending" {
+			t.Errorf("phone %s is %s, want pending", id, s)
+		}
+	}
+	if c := h.status(); total(c) != 4 {
+		t.Errorf("status %v, want exactly the 4 phones", c)
+	}
+	// The same from standard input.
+	h2 := newHarness(t)
+	o = h2.mustRun(content, "enqueue", "--json", "--file", "-")
+	if o.stdout != `{"enqueued":4,"duplicates":0}`+"\n" {
+		t.Fatalf("enqueue --file - printed %q", o.stdout)
 	}
 }
 

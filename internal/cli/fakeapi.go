@@ -17,9 +17,12 @@ func runFakeAPI(ctx context.Context, args []string, env Env) error {
 	var perMinute, perHour int
 	var latency, bootTime time.Duration
 	s.String(&addr, "addr", "PHONESTART_FAKEAPI_ADDR", "127.0.0.1:8089", "address to listen on")
-	s.String(&appID, "app-id", "GEELARK_APP_ID", "", "app ID to accept (default "+geelarktest.DefaultAppID+")")
-	s.String(&apiKey, "api-key", "GEELARK_API_KEY", "", "API key to accept (default "+geelarktest.DefaultAPIKey+")")
-	s.String(&token, "token", "GEELARK_TOKEN", "", "token to accept (default "+geelarktest.DefaultToken+")")
+	// Flags only: the fake does not read GEELARK_APP_ID and the like, so
+	// that a shell set up for the real API (or with placeholders) still
+	// gets a fake that accepts the documented test credentials.
+	s.String(&appID, "app-id", "", "", "app ID to accept instead of "+geelarktest.DefaultAppID+" (with --api-key)")
+	s.String(&apiKey, "api-key", "", "", "API key to accept instead of "+geelarktest.DefaultAPIKey+" (with --app-id)")
+	s.String(&token, "token", "", "", "token to accept instead of "+geelarktest.DefaultToken)
 	s.Int(&perMinute, "rate-per-minute", "", 200, "calls a minute before 40007, 0 for unlimited", between(0, 1<<30))
 	s.Int(&perHour, "rate-per-hour", "", 24000, "calls an hour before the 40014 lockout, 0 for unlimited", between(0, 1<<30))
 	s.Duration(&latency, "latency", "", 80*time.Millisecond, "added to every reply", nil)
@@ -50,11 +53,17 @@ func runFakeAPI(ctx context.Context, args []string, env Env) error {
 		return fmt.Errorf("listen on %s: %v", addr, err)
 	}
 	srv := &http.Server{Handler: fake, ReadHeaderTimeout: 10 * time.Second}
-	creds := "the credentials from GEELARK_APP_ID/GEELARK_API_KEY/GEELARK_TOKEN"
-	if appID == "" && token == "" {
-		creds = fmt.Sprintf("appId %s + apiKey %s, or token %s",
-			geelarktest.DefaultAppID, geelarktest.DefaultAPIKey, geelarktest.DefaultToken)
+	// Only the documented test credentials are shown: one given by flag
+	// may be a real one.
+	key := fmt.Sprintf("GEELARK_APP_ID=%s GEELARK_API_KEY=%s", geelarktest.DefaultAppID, geelarktest.DefaultAPIKey)
+	if appID != "" {
+		key = "the app ID and key of --app-id and --api-key"
 	}
+	tok := "GEELARK_TOKEN=" + geelarktest.DefaultToken
+	if token != "" {
+		tok = "the token of --token"
+	}
+	creds := key + ", or " + tok
 	fmt.Fprintf(env.Stdout, "fake GeeLark API on http://%s (accepts %s; %d calls/min; latency %v; phones boot in %v)\n",
 		ln.Addr(), creds, perMinute, latency, bootTime)
 	errc := make(chan error, 1)

@@ -12,6 +12,7 @@ import (
 // settings is a FlagSet whose flags take their defaults from environment
 // variables. A malformed environment value is an error naming the variable.
 type settings struct {
+	name   string // the command, e.g. "dead list"
 	fs     *flag.FlagSet
 	getenv func(string) string
 	envs   []func() error
@@ -22,7 +23,7 @@ type settings struct {
 func newSettings(name string, env Env) *settings {
 	fs := flag.NewFlagSet("phonestart "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	return &settings{fs: fs, getenv: env.Getenv}
+	return &settings{name: name, fs: fs, getenv: env.Getenv}
 }
 
 func label(name, envName string) string {
@@ -118,7 +119,8 @@ func (s *settings) parse(args []string, out io.Writer) ([]string, error) {
 		if err := s.fs.Parse(args); err != nil {
 			if err == flag.ErrHelp {
 				s.fs.SetOutput(out)
-				fmt.Fprintf(out, "Usage of %s:\n", s.fs.Name())
+				commandUsage(out, s.name)
+				fmt.Fprintln(out, "\nFlags (the variable in [$...] beside a flag sets it from the environment):")
 				s.fs.PrintDefaults()
 				return nil, err
 			}

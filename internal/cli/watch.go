@@ -6,8 +6,11 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/phonestart/phonestart/internal/logging"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
@@ -31,7 +34,7 @@ const (
 // place on a terminal, as blocks one after another otherwise. A Redis error
 // is shown in the block and retried at the next tick.
 func watch(ctx context.Context, out io.Writer, rdb *redis.Client, adm *admin.Admin) error {
-	tty := isTerminal(out)
+	tty := logging.IsTerminal(out)
 	v := &watcher{rdb: rdb, adm: adm, insp: asynq.NewInspectorFromRedisClient(rdb)}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -127,52 +130,96 @@ func (v *watcher) startedTotal() (int, error) {
 	return q.ProcessedTotal - q.FailedTotal, nil
 }
 
-// rate adds a sample and describes phones started per minute over the
-// last minute, or over as much of it as the watch has seen.
+// rate adds a sample and describes the phones started in the last minute,
+// counted between two samples a minute apart: the window slides with each
+// frame. Until the watch has seen a minute it counts over what it has seen
+// and says so, rather than project a minute from a few seconds.
 func (v *watcher) rate(now time.Time, n int) string {
 	v.started = append(v.started, sample{now, n})
-	for len(v.started) > 2 && now.Sub(v.started[1].at) >= time.Minute {
+	// Keep the newest sample at least a minute old, and all after it.
+	for len(v.started) > 1 && now.Sub(v.started[1].at) >= time.Minute {
 		v.started = v.started[1:]
 	}
 	first := v.started[0]
 	span := now.Sub(first.at)
-	if span < time.Second {
-		return "- a minute (measuring)"
+	switch {
+	case span <= 0:
+		return "- (counting: shown after a second)"
+	case span < time.Minute:
+		return fmt.Sprintf("%d in the last %s (a minute not yet seen)", n-first.n, span.Round(time.Second))
 	}
-	perMin := float64(n-first.n) / span.Minutes()
-	return fmt.Sprintf("%.0f a minute (last %s)", perMin, min(span, time.Minute).Round(time.Second))
+	return fmt.Sprintf("%d in the last minute", n-first.n)
 }
 
-// printDead shows the commonest codes of the dead-lettered phones. The
-// dead-letter ledger is read again only when the dead
-// count changed, and at most every 5 seconds.
+// deadTop is how many codes the dead breakdown shows; the rest make one
+// "other" row.
+const deadTop = 5
+
+// printDead shows the commonest codes of the dead-lettered phones, in rows
+// that add up to dead. The dead-letter ledger is read
+// again only when the dead count changed, and at most every 5 seconds; in
+// between, phones dead since the last read have a row of their own.
 func (v *watcher) printDead(ctx context.Context, b *strings.Builder, dead int, now time.Time) {
 	if dead == 0 {
 		return
 	}
-	if v.byCode == nil || dead != v.deadN && now.Sub(v.deadAt) >= 5*time.Second {
+	if v.byCode == nil || dead != v.deadN && (now.Sub(v.deadAt) >= 5*time.Second || dead < v.deadN) {
 		byCode, err := v.adm.DeadByCode(ctx)
 		if err != nil {
 			fmt.Fprintf(b, "dead by code: cannot read: %v\n", err)
 			return
 		}
-		v.byCode, v.deadN, v.deadAt = byCode, dead, now
+		n := 0
+		for _, k := range byCode {
+			n += k
+		}
+		v.byCode, v.deadN, v.deadAt = byCode, n, now
 	}
-	codes := slices.SortedFunc(maps.Keys(v.byCode), func(a, c int) int {
-		if v.byCode[a] != v.byCode[c] {
-			return v.byCode[c] - v.byCode[a]
+	fmt.Fprintln(b, "\ndead by code")
+	for _, r := range deadRows(v.byCode, dead) {
+		fmt.Fprintf(b, "  %-5s  %6d  %s\n", r.code, r.n, r.meaning)
+	}
+}
+
+// deadRow is one row of the dead breakdown.
+type deadRow struct {
+	code    string // a GeeLark code, "other" or "new"
+	n       int
+	meaning string
+}
+
+// deadRows returns the deadTop commonest codes of byCode, one "other" row
+// for the rest, and one "new" row for phones dead since byCode was read:
+// the rows add up to dead.
+func deadRows(byCode map[int]int, dead int) []deadRow {
+	codes := slices.SortedFunc(maps.Keys(byCode), func(a, c int) int {
+		if byCode[a] != byCode[c] {
+			return byCode[c] - byCode[a]
 		}
 		return a - c
 	})
-	fmt.Fprintln(b, "\ndead by code (top 5)")
-	for _, code := range codes[:min(len(codes), 5)] {
+	var rows []deadRow
+	read := 0
+	for i, code := range codes {
+		read += byCode[code]
+		if i >= deadTop {
+			continue
+		}
 		meaning := geelark.Lookup(code).Meaning
 		if code == 0 {
 			meaning = "outcome unknown"
 		}
-		fmt.Fprintf(b, "  %5d  %6d  %s\n", code, v.byCode[code], meaning)
+		rows = append(rows, deadRow{strconv.Itoa(code), byCode[code], meaning})
 	}
-	if len(codes) > 5 {
-		fmt.Fprintf(b, "  and %d more codes: phonestart dead list\n", len(codes)-5)
+	if len(codes) > deadTop {
+		other := 0
+		for _, code := range codes[deadTop:] {
+			other += byCode[code]
+		}
+		rows = append(rows, deadRow{"other", other, fmt.Sprintf("%d more codes: phonestart dead list", len(codes)-deadTop)})
 	}
+	if dead > read {
+		rows = append(rows, deadRow{"new", dead - read, "dead since the last read; read again within 5s"})
+	}
+	return rows
 }

@@ -1,0 +1,13 @@
+package logging
+
+import (
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Field is zap.Any, so that tests need not import zap for one field.
+var Field = zap.Any
+
+// SetClock makes l read the time from now.
+func (l *RedisLogger) SetClock(now func() time.Time) { l.now = now }
