@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/phonestart/phonestart/fleet"
+	"github.com/phonestart/phonestart/internal/logging"
 	"github.com/phonestart/phonestart/tasks"
 )
 
@@ -75,7 +76,7 @@ func New(cfg Config) (*Worker, error) {
 		ShutdownTimeout:          cfg.ShutdownTimeout,
 		TaskCheckInterval:        cfg.PollInterval,
 		DelayedTaskCheckInterval: cfg.PollInterval,
-		Logger:                   cfg.Logger.Named("asynq").Sugar(),
+		Logger:                   logging.Asynq(cfg.Logger),
 		LogLevel:                 asynq.WarnLevel,
 	})
 	return w, nil

@@ -10,21 +10,6 @@ import (
 	"github.com/phonestart/phonestart/internal/logging/logtest"
 )
 
-// pendingWorkerFix are messages of package worker that still repeat a key
-// ("msg") or list every ID of a call at info level. TODO: empty this set
-// once worker/call.go logs one key per name and the IDs only at debug
-// level; until then their problems are logged, not failed.
-var pendingWorkerFix = []string{"start call", "GeeLark account problem", "GeeLark rate limit hit"}
-
-func pendingFix(line string) bool {
-	for _, m := range pendingWorkerFix {
-		if strings.Contains(line, `"msg":"`+m) {
-			return true
-		}
-	}
-	return false
-}
-
 // A scripted worker run, as an operator meets it: full calls, dead and
 // retried phones, Redis going away and coming back, an account error,
 // SIGTERM. Every line of its log must be one JSON object with one key per
@@ -70,13 +55,7 @@ func TestWorkerLogIsOneJSONObjectALineWithoutDuplicateKeys(t *testing.T) {
 
 	log := w.stderr.String()
 	lines := strings.Count(log, "\n")
-	var todo int
 	for _, p := range logtest.Check(log) {
-		if pendingFix(p.Text) {
-			todo++
-			t.Logf("TODO (worker/call.go): %v", p)
-			continue
-		}
 		t.Errorf("%v", p)
 	}
 	for _, want := range []string{`"msg":"connecting"`, `"msg":"admin server listening"`, `"msg":"API budget above`, `"code":40003`} {
@@ -84,10 +63,13 @@ func TestWorkerLogIsOneJSONObjectALineWithoutDuplicateKeys(t *testing.T) {
 			t.Errorf("the log has no %s: the run did not go as scripted", want)
 		}
 	}
-	// TODO: fail on this once the worker passes logging.Asynq to asynq,
-	// which drops the line (phonestart logs its own dead-letter line).
+	// asynq's "Retry exhausted" line is wrong for a phone dead on its
+	// first attempt and has no code: phonestart logs its own.
 	if n := strings.Count(log, "Retry exhausted for task"); n > 0 {
-		t.Logf("TODO (worker): %d asynq 'Retry exhausted' lines: the worker does not use logging.Asynq yet", n)
+		t.Errorf("%d asynq 'Retry exhausted' lines in the log", n)
 	}
-	t.Logf("%d log lines checked, %d problems left to the worker's fix", lines, todo)
+	if !strings.Contains(log, `"msg":"phone dead-lettered"`) {
+		t.Error(`no "phone dead-lettered" line: the run dead-lettered phones`)
+	}
+	t.Logf("%d log lines checked", lines)
 }
