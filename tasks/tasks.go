@@ -35,12 +35,19 @@ const Timeout = 15 * time.Minute
 type StartPhone struct {
 	ID      string               `json:"id"`
 	Options geelark.StartOptions `json:"options"`
+	// Attempts counts the attempts earlier tasks of this request used: a
+	// phone that failed to boot is started again by a new task that
+	// carries them on, so max attempts spans boots. 0 for a new request.
+	Attempts int `json:"attempts,omitempty"`
 }
 
 // Validate reports the first problem with the payload.
 func (p StartPhone) Validate() error {
 	if err := geelark.ValidateID(p.ID); err != nil {
 		return err
+	}
+	if p.Attempts < 0 || p.Attempts > MaxRetry {
+		return fmt.Errorf("attempts %d is outside 0..%d", p.Attempts, MaxRetry)
 	}
 	return p.Options.Validate()
 }
@@ -54,7 +61,13 @@ func TaskID(phoneID string) string { return phoneID }
 // ID, queue, timeout and retry ceiling are set; extra options (ProcessAt,
 // Retention) are appended.
 func NewStartTask(phoneID string, opts geelark.StartOptions, extra ...asynq.Option) (*asynq.Task, error) {
-	p := StartPhone{ID: phoneID, Options: opts}
+	return NewRetryTask(StartPhone{ID: phoneID, Options: opts}, extra...)
+}
+
+// NewRetryTask returns the start task of p, which may carry attempts
+// already used (see StartPhone.Attempts).
+func NewRetryTask(p StartPhone, extra ...asynq.Option) (*asynq.Task, error) {
+	phoneID := p.ID
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}

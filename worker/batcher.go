@@ -19,10 +19,12 @@ type result struct {
 }
 
 type request struct {
-	id    string
-	added time.Time
-	done  chan result // buffered: the sender never blocks
-	taken bool        // in a call; guarded by batcher.mu
+	id      string
+	attempt int                  // the phone's attempt this call is, from 1
+	opts    geelark.StartOptions // for the boot record
+	added   time.Time
+	done    chan result // buffered: the sender never blocks
+	taken   bool        // in a call; guarded by batcher.mu
 }
 
 // group holds the phones waiting for a call with one option set.
@@ -66,8 +68,8 @@ func newBatcher(size int, wait time.Duration, now func() time.Time,
 // group and start hands it back (errHandBack, or ctx's error once ctx is
 // done). Once the phone is in a call, start waits for the call's word, or
 // for ctx.
-func (b *batcher) start(ctx, wait context.Context, id string, opts geelark.StartOptions) result {
-	r := &request{id: id, added: b.now(), done: make(chan result, 1)}
+func (b *batcher) start(ctx, wait context.Context, id string, attempt int, opts geelark.StartOptions) result {
+	r := &request{id: id, attempt: attempt, opts: opts, added: b.now(), done: make(chan result, 1)}
 	key := opts.Key()
 	b.mu.Lock()
 	if b.draining {

@@ -26,7 +26,7 @@ func TestBatcherHandsBackPhonesWhoseWaitEnds(t *testing.T) {
 		})
 	wait, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	res := b.start(context.Background(), wait, "alone", geelark.StartOptions{})
+	res := b.start(context.Background(), wait, "alone", 1, geelark.StartOptions{})
 	if !errors.Is(res.err, errHandBack) || isFailure(res.err) {
 		t.Fatalf("phone waiting past its wait: %v, want a hand-back that is not a failure", res.err)
 	}
@@ -37,7 +37,7 @@ func TestBatcherHandsBackPhonesWhoseWaitEnds(t *testing.T) {
 		go func() {
 			w, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 			defer cancel()
-			done <- b.start(context.Background(), w, id, geelark.StartOptions{})
+			done <- b.start(context.Background(), w, id, 1, geelark.StartOptions{})
 		}()
 	}
 	time.Sleep(20 * time.Millisecond)

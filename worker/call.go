@@ -126,6 +126,9 @@ func (w *Worker) call(opts geelark.StartOptions, batch []*request) {
 		w.split(opts, batch, apiErr)
 		return
 	}
+	if err == nil {
+		w.booting(opts, batch, res)
+	}
 	for i, r := range batch {
 		out := result{traceID: traceID, err: err}
 		if err == nil {

@@ -22,6 +22,8 @@ const (
 	DefaultRetryBase       = 10 * time.Second
 	DefaultRetryMax        = 10 * time.Minute
 	DefaultMaxWait         = 24 * time.Hour
+	DefaultBootPoll        = 10 * time.Second
+	DefaultBootTimeout     = 5 * time.Minute
 	DefaultShutdownTimeout = geelark.DefaultCallTimeout + shutdownMargin
 	shutdownMargin         = 10 * time.Second
 	// AccountProbeInterval is how long calls pause after an account-wide
@@ -63,6 +65,19 @@ type Config struct {
 	// StatusLimiter meters status calls (GeeLark meters each endpoint on
 	// its own); nil calls unmetered.
 	StatusLimiter Limiter
+	// BootPoll is how long after a start call a booting phone is first
+	// checked with the status endpoint, and then between checks. Default
+	// 10s.
+	BootPoll time.Duration
+	// BootTimeout is how long a phone may stay Starting after GeeLark
+	// accepted its start; after it, or once GeeLark reports it shut down
+	// or expired, the phone failed to boot and is started again as a new
+	// attempt. Default 5m; negative turns boot confirmation off: a phone is
+	// done when its start is accepted.
+	BootTimeout time.Duration
+	// EventsMax caps the events stream, about. Default
+	// fleet.DefaultEventsMax.
+	EventsMax int
 	// DeadRetention, when positive, drops dead-letter entries older than
 	// it. Default 0: kept until requeued or purged.
 	DeadRetention time.Duration
@@ -141,6 +156,8 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.RetryMax, DefaultRetryMax)
 	def(&c.MaxWait, DefaultMaxWait)
 	def(&c.CallTimeout, geelark.DefaultCallTimeout)
+	def(&c.BootPoll, DefaultBootPoll)
+	def(&c.BootTimeout, DefaultBootTimeout)
 	def(&c.ShutdownTimeout, c.CallTimeout+shutdownMargin)
 	def(&c.PollInterval, time.Second)
 
@@ -169,6 +186,8 @@ func (c Config) withDefaults() (Config, error) {
 	case 2*c.CallTimeout+c.BatchWait >= tasks.Timeout:
 		return c, configErr("CallTimeout", "CallTimeout %v is too long: a phone is handed back 2 x CallTimeout (%v) "+
 			"before its task's deadline of %v, which leaves no time to batch and call", c.CallTimeout, 2*c.CallTimeout, tasks.Timeout)
+	case c.BootPoll <= 0:
+		return c, configErr("BootPoll", "BootPoll %v is not positive", c.BootPoll)
 	case c.DeadRetention < 0:
 		return c, configErr("DeadRetention", "DeadRetention %v is negative", c.DeadRetention)
 	case c.PollInterval <= 0:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"go.uber.org/zap"
@@ -33,12 +34,13 @@ func (h *startHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	p, err := tasks.ParseStartPhone(t.Payload())
 	if err != nil {
 		id, _ := asynq.GetTaskID(ctx)
-		if lerr := h.bury(ctx, fleet.DeadPhone{ID: id, Reason: fleet.ReasonBadTask, Msg: err.Error(), Attempts: attempt}); lerr != nil {
+		if lerr := w.bury(ctx, fleet.DeadPhone{ID: id, Reason: fleet.ReasonBadTask, Msg: err.Error(), Attempts: attempt}); lerr != nil {
 			return lerr
 		}
 		w.countPhone(outcomeDead, 0)
 		return err
 	}
+	attempt += p.Attempts // attempts of earlier tasks: boots that failed
 	var res result
 	if lp, on := w.local.get(w.cfg.Now()); on {
 		err = &pausedError{p: lp, soon: true}
@@ -54,7 +56,7 @@ func (h *startHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 			wait, cancel = context.WithDeadline(ctx, d.Add(-2*w.cfg.CallTimeout))
 			defer cancel()
 		}
-		res = w.batcher.start(ctx, wait, p.ID, p.Options)
+		res = w.batcher.start(ctx, wait, p.ID, attempt, p.Options)
 		err = h.settle(ctx, t, res)
 	}
 	var pe *PhoneError
@@ -66,11 +68,7 @@ func (h *startHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	case err == nil:
 		w.countPhone(outcomeStarted, res.outcome.Code) // 0, or a code that means started (43010)
 	case errors.As(err, &pe) && pe.Permanent:
-		reason := fleet.ReasonGeeLark
-		if pe.Code == 0 {
-			reason = fleet.ReasonUnknown
-		}
-		if lerr := h.bury(ctx, fleet.DeadPhone{ID: p.ID, Code: pe.Code, Reason: reason, Msg: pe.Msg,
+		if lerr := w.bury(ctx, fleet.DeadPhone{ID: p.ID, Code: pe.Code, Reason: reasonOf(pe.Code), Msg: pe.Msg,
 			Attempts: attempt, Options: p.Options}); lerr != nil {
 			return lerr
 		}
@@ -79,12 +77,32 @@ func (h *startHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		w.countPhone(outcomePaused, pa.p.Code)
 	case !isFailure(err):
 		w.countPhone(outcomePaused, 0) // handed back at shutdown
-	case pe != nil:
-		w.countPhone(outcomeRetried, pe.Code)
 	default:
-		w.countPhone(outcomeRetried, 0)
+		code := 0
+		if pe != nil {
+			code = pe.Code
+		}
+		w.countPhone(outcomeRetried, code)
+		w.record(fleet.Event{Phone: p.ID, Event: fleet.EventRetry, Attempt: attempt, Code: code,
+			Reason: reasonOf(code), Msg: failMsg(err)})
 	}
 	return err
+}
+
+// reasonOf is the reason of a failure with code (0: no GeeLark code).
+func reasonOf(code int) string {
+	if code == 0 {
+		return fleet.ReasonUnknown
+	}
+	return fleet.ReasonGeeLark
+}
+
+func failMsg(err error) string {
+	var pe *PhoneError
+	if errors.As(err, &pe) {
+		return pe.Msg
+	}
+	return err.Error()
 }
 
 // settle maps a phone's call result to the handler's return value.
@@ -163,11 +181,10 @@ func (h *startHandler) started(t *asynq.Task, r tasks.Result) error {
 	return nil
 }
 
-// bury records a dead phone in the ledger and logs it. A phone is archived
-// by asynq only once its entry is written: if Redis does not take it, the
-// phone waits (no attempt used) and is decided again.
-func (h *startHandler) bury(ctx context.Context, d fleet.DeadPhone) error {
-	w := h.w
+// bury records a dead phone in the ledger and the events stream, and logs
+// it. A phone is archived by asynq only once its entry is written: if Redis
+// does not take it, the phone waits (no attempt used) and is decided again.
+func (w *Worker) bury(ctx context.Context, d fleet.DeadPhone) error {
 	d.FailedAt = w.cfg.Now()
 	if err := w.ledger.Add(context.WithoutCancel(ctx), d); err != nil {
 		w.log.Warn("cannot record a dead phone in the ledger; it waits and is decided again",
@@ -176,5 +193,22 @@ func (h *startHandler) bury(ctx context.Context, d fleet.DeadPhone) error {
 	}
 	w.log.Warn("phone dead-lettered", zap.String("id", d.ID), zap.Int("code", d.Code), zap.String("reason", d.Reason),
 		zap.String("geelark_msg", d.Msg), zap.Int("attempts", d.Attempts))
+	w.record(fleet.Event{Phone: d.ID, Event: fleet.EventDead, Attempt: d.Attempts, Code: d.Code, Reason: d.Reason, Msg: d.Msg, At: d.FailedAt})
 	return nil
+}
+
+// record appends events to the events stream; a failure is logged, not
+// returned: the phones' fate does not depend on it.
+func (w *Worker) record(evs ...fleet.Event) {
+	now := w.cfg.Now()
+	for i := range evs {
+		if evs[i].At.IsZero() {
+			evs[i].At = now
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := w.journal.Record(ctx, evs...); err != nil {
+		w.log.Warn("cannot record phone events in Redis", zap.Int("n", len(evs)), zap.Error(err))
+	}
 }

@@ -27,6 +27,13 @@ import (
 //	phonestart_api_call_duration_seconds          histogram of call latency
 //	phonestart_budget_wait_seconds                histogram of the time each call waited for
 //	                                              a token of the fleet's API budget
+//	phonestart_boot_seconds{by}                   histogram of the time from a phone's start
+//	                                              call to its confirmation; by is "status"
+//	                                              or "callback"
+//	phonestart_boot_failures_total{reason}        boots that failed: boot_timeout or
+//	                                              boot_failed
+//	phonestart_status_calls_total                 status calls checking booting phones
+//	phonestart_status_call_ids                    histogram of phone IDs per status call
 //	phonestart_paused                             1 while calls are paused fleet-wide, else 0
 //	phonestart_pause_code                         the pause's GeeLark code, 0 when not paused
 //	phonestart_pause_until_seconds                when the pause ends (Unix time), 0 when not
@@ -43,6 +50,9 @@ type Metrics struct {
 	callIDs    prometheus.Histogram
 	latency    prometheus.Histogram
 	budgetWait prometheus.Histogram
+	bootTime   *prometheus.HistogramVec
+	bootFails  *prometheus.CounterVec
+	statusIDs  prometheus.Histogram
 
 	pause                       func() (fleet.Pause, bool)
 	paused, pauseCode, pauseEnd *prometheus.Desc
@@ -84,6 +94,20 @@ func newMetrics(pause func() (fleet.Pause, bool)) *Metrics {
 			Help:    "Time each start call waited for a token of the fleet's API budget.",
 			Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
 		}),
+		bootTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: ns, Name: "boot_seconds",
+			Help:    "Time from a phone's start call to its confirmation as usable, by what confirmed it (status, callback).",
+			Buckets: []float64{5, 10, 20, 30, 45, 60, 90, 120, 180, 300, 600},
+		}, []string{"by"}),
+		bootFails: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "boot_failures_total",
+			Help: "Boots that failed, by reason (boot_timeout, boot_failed).",
+		}, []string{"reason"}),
+		statusIDs: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: ns, Name: "status_call_ids",
+			Help:    "Phone IDs per status call checking booting phones.",
+			Buckets: []float64{1, 10, 25, 50, 75, 90, 99, 100},
+		}),
 		pause:     pause,
 		paused:    prometheus.NewDesc(ns+"_paused", "1 while start calls are paused fleet-wide, else 0.", nil, nil),
 		pauseCode: prometheus.NewDesc(ns+"_pause_code", "GeeLark code of the fleet-wide pause, 0 when not paused.", nil, nil),
@@ -98,6 +122,9 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	m.callIDs.Describe(ch)
 	m.latency.Describe(ch)
 	m.budgetWait.Describe(ch)
+	m.bootTime.Describe(ch)
+	m.bootFails.Describe(ch)
+	m.statusIDs.Describe(ch)
 	ch <- m.paused
 	ch <- m.pauseCode
 	ch <- m.pauseEnd
@@ -110,6 +137,9 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	m.callIDs.Collect(ch)
 	m.latency.Collect(ch)
 	m.budgetWait.Collect(ch)
+	m.bootTime.Collect(ch)
+	m.bootFails.Collect(ch)
+	m.statusIDs.Collect(ch)
 	var on, code, until float64
 	if p, ok := m.pause(); ok {
 		on, code, until = 1, float64(p.Code), float64(p.Until.UnixMilli())/1000
@@ -135,6 +165,30 @@ func (m *Metrics) phone(outcome string, code int) {
 		return
 	}
 	m.phones.WithLabelValues(outcome, strconv.Itoa(code)).Inc()
+}
+
+// booted records a confirmed boot. A nil m records nothing.
+func (m *Metrics) booted(d time.Duration, by string) {
+	if m == nil {
+		return
+	}
+	m.bootTime.WithLabelValues(by).Observe(d.Seconds())
+}
+
+// bootFailed records a failed boot. A nil m records nothing.
+func (m *Metrics) bootFailed(reason string) {
+	if m == nil {
+		return
+	}
+	m.bootFails.WithLabelValues(reason).Inc()
+}
+
+// statusCall records a status call of n IDs. A nil m records nothing.
+func (m *Metrics) statusCall(n int) {
+	if m == nil {
+		return
+	}
+	m.statusIDs.Observe(float64(n))
 }
 
 // waited records a call's wait for the API budget. A nil m records nothing.

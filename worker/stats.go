@@ -7,14 +7,16 @@ import (
 
 // Stats counts what one worker did since it started.
 type Stats struct {
-	Calls     int         // API calls made
-	CallIDs   int         // phone IDs sent in those calls
-	Started   int         // phones settled as started
-	Retried   int         // retries scheduled (not counting pauses)
-	Paused    int         // phones sent back to wait out a pause
-	Dead      map[int]int // phones dead-lettered, by code (0: outcome unknown)
-	CallCodes map[int]int // call-level error codes
-	Unknown   int         // calls whose outcome was unknown
+	Calls      int         // API calls made
+	CallIDs    int         // phone IDs sent in those calls
+	Started    int         // phones settled as started
+	Retried    int         // retries scheduled (not counting pauses)
+	Paused     int         // phones sent back to wait out a pause
+	Dead       map[int]int // phones dead-lettered, by code (0: outcome unknown)
+	CallCodes  map[int]int // call-level error codes
+	Unknown    int         // calls whose outcome was unknown
+	Ready      int         // booting phones this worker confirmed usable
+	BootFailed int         // booting phones that failed to boot (started again or dead)
 }
 
 // MeanIDsPerCall is CallIDs / Calls.

@@ -27,19 +27,24 @@ import (
 
 // Worker processes start-phone tasks until shut down.
 type Worker struct {
-	cfg     Config
-	log     *zap.Logger
-	srv     *asynq.Server
-	pauses  *fleet.Pauses
-	sent    *fleet.Sent
-	ledger  *fleet.Ledger
-	workers *fleet.Workers
-	local   local  // this worker's own pause
-	id      string // host:pid:n, as the registry knows it
-	beat    context.CancelFunc
-	batcher *batcher
-	stats   *counters
-	metrics *Metrics // nil without Config.Registerer
+	cfg       Config
+	log       *zap.Logger
+	srv       *asynq.Server
+	pauses    *fleet.Pauses
+	sent      *fleet.Sent
+	ledger    *fleet.Ledger
+	workers   *fleet.Workers
+	journal   *fleet.Journal
+	boots     *fleet.Boots
+	aq        *asynq.Client    // starts a phone again after a failed boot
+	insp      *asynq.Inspector // ... replacing its completed task
+	local     local            // this worker's own pause
+	id        string           // host:pid:n, as the registry knows it
+	beat      context.CancelFunc
+	bootsDone chan struct{} // closed when watchBoots returns
+	batcher   *batcher
+	stats     *counters
+	metrics   *Metrics // nil without Config.Registerer
 
 	stopOnce sync.Once
 	stopped  chan struct{} // closed when Shutdown is done
@@ -58,6 +63,10 @@ func New(cfg Config) (*Worker, error) {
 		sent:    fleet.NewSent(cfg.Redis),
 		ledger:  fleet.NewLedger(cfg.Redis, cfg.DeadRetention),
 		workers: fleet.NewWorkers(cfg.Redis, cfg.Now),
+		journal: fleet.NewJournal(cfg.Redis, cfg.EventsMax),
+		boots:   fleet.NewBoots(cfg.Redis),
+		aq:      asynq.NewClientFromRedisClient(cfg.Redis),
+		insp:    asynq.NewInspectorFromRedisClient(cfg.Redis),
 		id:      fleet.Self() + ":" + strconv.FormatUint(rand.Uint64()%1e6, 10),
 		stats:   newCounters(),
 	}
@@ -92,6 +101,10 @@ func (w *Worker) Start() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	w.beat = cancel
 	go w.heartbeat(ctx)
+	if w.cfg.BootTimeout > 0 {
+		w.bootsDone = make(chan struct{})
+		go w.watchBoots(ctx)
+	}
 	w.log.Info("worker started",
 		zap.Int("concurrency", w.cfg.Concurrency), zap.Int("batch_size", w.cfg.BatchSize),
 		zap.Duration("batch_wait", w.cfg.BatchWait), zap.Int("max_attempts", w.cfg.MaxAttempts))
@@ -126,6 +139,9 @@ func (w *Worker) Shutdown(ctx context.Context) error {
 			w.srv.Shutdown()
 			if w.beat != nil {
 				w.beat()
+			}
+			if w.bootsDone != nil {
+				<-w.bootsDone
 			}
 			w.log.Info("worker stopped")
 		}()

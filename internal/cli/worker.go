@@ -21,11 +21,12 @@ import (
 
 // workerFlags are the worker's settings.
 type workerFlags struct {
-	concurrency, batchSize, maxAttempts int
-	batchWait, retryBase, retryMax      time.Duration
-	maxWait, shutdownTimeout            time.Duration
-	deadRetention                       time.Duration
-	logFormat, adminAddr                string
+	concurrency, batchSize, maxAttempts  int
+	batchWait, retryBase, retryMax       time.Duration
+	maxWait, shutdownTimeout             time.Duration
+	deadRetention, bootPoll, bootTimeout time.Duration
+	eventsMax                            int
+	logFormat, adminAddr                 string
 }
 
 func (f *workerFlags) register(s *settings) {
@@ -45,6 +46,12 @@ func (f *workerFlags) register(s *settings) {
 		"how long phones wait out an account-wide error before being dead-lettered", positive)
 	s.Duration(&f.shutdownTimeout, "shutdown-timeout", "PHONESTART_SHUTDOWN_TIMEOUT", worker.DefaultShutdownTimeout,
 		"how long a stopping worker lets calls in flight finish; must exceed GEELARK_CALL_TIMEOUT (unset: call timeout + 10s)", positive)
+	s.Duration(&f.bootPoll, "boot-poll", "PHONESTART_BOOT_POLL", worker.DefaultBootPoll,
+		"how long after a start call a booting phone is first checked, and then between checks", positive)
+	s.Duration(&f.bootTimeout, "boot-timeout", "PHONESTART_BOOT_TIMEOUT", worker.DefaultBootTimeout,
+		"how long a phone may stay Starting before it failed to boot and is started again (0: no boot confirmation)", nonNegative)
+	s.Int(&f.eventsMax, "events-max", "PHONESTART_EVENTS_MAX", 0,
+		"entries the events stream phonestart:events keeps, about (default 100000)", between(0, 100000000))
 	s.Duration(&f.deadRetention, "dead-retention", "PHONESTART_DEAD_RETENTION", 0,
 		"drop dead-letter entries older than this (0: keep until requeued or purged)", nonNegative)
 	s.String(&f.logFormat, "log-format", "PHONESTART_LOG_FORMAT", "auto", "json, console, or auto (console on a terminal)")
@@ -67,11 +74,16 @@ func (f *workerFlags) check() error {
 }
 
 func (f *workerFlags) config() worker.Config {
-	return worker.Config{
+	cfg := worker.Config{
 		BatchSize: f.batchSize, BatchWait: f.batchWait, Concurrency: f.concurrency,
 		MaxAttempts: f.maxAttempts, RetryBase: f.retryBase, RetryMax: f.retryMax,
 		MaxWait: f.maxWait, ShutdownTimeout: f.shutdownTimeout, DeadRetention: f.deadRetention,
+		BootPoll: f.bootPoll, BootTimeout: f.bootTimeout, EventsMax: f.eventsMax,
 	}
+	if f.bootTimeout == 0 {
+		cfg.BootTimeout = -1 // confirmation off
+	}
+	return cfg
 }
 
 func runWorker(ctx context.Context, args []string, env Env) error {
@@ -186,7 +198,7 @@ var workerVars = map[string]string{
 	"Concurrency": "PHONESTART_CONCURRENCY", "MaxAttempts": "PHONESTART_MAX_ATTEMPTS",
 	"RetryBase": "PHONESTART_RETRY_BASE", "RetryMax": "PHONESTART_RETRY_MAX", "MaxWait": "PHONESTART_MAX_WAIT",
 	"ShutdownTimeout": "PHONESTART_SHUTDOWN_TIMEOUT", "CallTimeout": "GEELARK_CALL_TIMEOUT",
-	"DeadRetention": "PHONESTART_DEAD_RETENTION",
+	"DeadRetention": "PHONESTART_DEAD_RETENTION", "BootPoll": "PHONESTART_BOOT_POLL",
 }
 
 // workerConfigErr is a refused worker configuration, naming the variable.

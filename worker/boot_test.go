@@ -1,0 +1,151 @@
+package worker_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/phonestart/phonestart/enqueue"
+	"github.com/phonestart/phonestart/fleet"
+	"github.com/phonestart/phonestart/geelark"
+	"github.com/phonestart/phonestart/geelark/geelarktest"
+	"github.com/phonestart/phonestart/worker"
+)
+
+// bootConfig checks booting phones every 200ms.
+func (e *env) bootConfig(timeout time.Duration) worker.Config {
+	c := e.fastConfig()
+	c.BootPoll = 200 * time.Millisecond
+	c.BootTimeout = timeout
+	c.BatchWait = 50 * time.Millisecond
+	return c
+}
+
+// phoneState waits until phone id reaches one of states, and returns it.
+func (e *env) waitPhone(id string, timeout time.Duration, states ...string) fleet.PhoneState {
+	e.t.Helper()
+	j := fleet.NewJournal(e.rdb, 0)
+	var st fleet.PhoneState
+	waitFor(e.t.(*testing.T), timeout, func() bool {
+		s, err := j.States(context.Background(), id)
+		if err != nil {
+			return false
+		}
+		st = s[0]
+		for _, want := range states {
+			if st.State == want {
+				return true
+			}
+		}
+		return false
+	})
+	return st
+}
+
+func events(t *testing.T, e *env, id string) []fleet.Event {
+	t.Helper()
+	all, err := fleet.NewJournal(e.rdb, 0).Read(context.Background(), "0", 100000, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []fleet.Event
+	for _, ev := range all {
+		if ev.Phone == id {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// A phone that boots for 3 s is ready only after a status check that
+// GeeLark answered 0 (Started), and keeps the url of its start reply.
+func TestPhoneIsReadyOnlyWhenStatusSaysStarted(t *testing.T) {
+	e := newEnv(t, geelarktest.Config{})
+	id := "boot000001"
+	e.fake.ScriptBoot(id, geelarktest.Boot{Time: 3 * time.Second})
+	e.enqueue(enqueue.Request{IDs: []string{id}})
+	e.startWorker(e.bootConfig(time.Minute))
+
+	st := e.waitPhone(id, 30*time.Second, fleet.StateReady, fleet.StateDead)
+	if st.State != fleet.StateReady || st.URL != geelarktest.PhoneURL(id) {
+		t.Fatalf("state %+v, want ready with the start reply's url", st)
+	}
+	evs := events(t, e, id)
+	var started, ready time.Time
+	for _, ev := range evs {
+		switch ev.Event {
+		case fleet.EventStarted:
+			started = ev.At
+		case fleet.EventReady:
+			ready = ev.At
+		}
+	}
+	if started.IsZero() || ready.Sub(started) < 3*time.Second {
+		t.Fatalf("started %v, ready %v: ready before the phone booted (events %+v)", started, ready, evs)
+	}
+	// Every status call before the ready one saw it Starting.
+	var sawStarting bool
+	for _, c := range e.fake.Calls() {
+		if c.Path == geelark.StatusPath && c.States[id] == geelark.StateStarting {
+			sawStarting = true
+		}
+	}
+	if !sawStarting {
+		t.Error("no status check saw the phone Starting: the test did not wait for a boot")
+	}
+	if n := e.fake.Starts(id); n != 1 {
+		t.Errorf("started %d times", n)
+	}
+}
+
+// A phone that never leaves Starting is started again after the boot
+// timeout, and is dead with reason boot_timeout when attempts run out.
+func TestPhoneStuckStartingIsRetriedThenDead(t *testing.T) {
+	e := newEnv(t, geelarktest.Config{})
+	id := "boot000002"
+	e.fake.ScriptBoot(id, geelarktest.Boot{Never: true})
+	e.enqueue(enqueue.Request{IDs: []string{id}})
+	cfg := e.bootConfig(time.Second)
+	cfg.MaxAttempts = 2
+	e.startWorker(cfg)
+
+	st := e.waitPhone(id, 60*time.Second, fleet.StateDead)
+	if st.Reason != "boot_timeout" || st.Code != 0 || st.Attempt != 2 {
+		t.Fatalf("state %+v, want dead with boot_timeout after 2 attempts", st)
+	}
+	if n := e.fake.Starts(id); n != 2 {
+		t.Errorf("started %d times, want 2 (one per attempt)", n)
+	}
+	dead, err := fleet.NewLedger(e.rdb, 0).Get(context.Background(), id)
+	if err != nil || len(dead) != 1 || dead[0].Reason != "boot_timeout" || dead[0].Msg == "" {
+		t.Fatalf("ledger %+v %v", dead, err)
+	}
+	t.Logf("dead: %s", dead[0].Msg)
+}
+
+// A phone that falls back to Shut down after its start was accepted is
+// started again, and then boots.
+func TestPhoneThatFallsBackIsStartedAgain(t *testing.T) {
+	e := newEnv(t, geelarktest.Config{})
+	id := "boot000003"
+	e.fake.ScriptBoot(id, geelarktest.Boot{Time: 500 * time.Millisecond, FallBack: true, Times: 1})
+	e.enqueue(enqueue.Request{IDs: []string{id}})
+	e.startWorker(e.bootConfig(time.Minute))
+
+	st := e.waitPhone(id, 60*time.Second, fleet.StateReady, fleet.StateDead)
+	if st.State != fleet.StateReady || st.Attempt != 2 {
+		t.Fatalf("state %+v, want ready on attempt 2", st)
+	}
+	if n := e.fake.Starts(id); n != 2 {
+		t.Errorf("started %d times, want 2", n)
+	}
+	var retry bool
+	for _, ev := range events(t, e, id) {
+		if ev.Event == fleet.EventRetry && ev.Reason == "boot_failed" {
+			retry = true
+		}
+	}
+	if !retry {
+		t.Error("no retry event with reason boot_failed")
+	}
+}
