@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/phonestart/phonestart/fleet"
 	"github.com/phonestart/phonestart/internal/logging"
 
 	"github.com/alicebob/miniredis/v2"
@@ -49,6 +50,10 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 
 	fake := geelarktest.NewServer(geelarktest.Config{
 		Default: geelarktest.Mix(), Latency: 80 * time.Millisecond, RatePerMinute: 200,
+		// Phones boot for 1 to 4 seconds after their start is accepted.
+		Boot: func(id string) geelarktest.Boot {
+			return geelarktest.Boot{Time: time.Second + time.Duration(fnv32(id)%3000)*time.Millisecond}
+		},
 	})
 	defer fake.Close()
 	api, err := geelark.NewClient(geelark.Config{
@@ -64,7 +69,8 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 		}
 	}
 	w, err := worker.New(worker.Config{
-		Redis: rdb, API: api, Logger: log, Limiter: demoLimiter(rdb),
+		Redis: rdb, API: api, Logger: log, Limiter: demoLimiter(rdb, fleet.EndpointStart),
+		Status: api, StatusLimiter: demoLimiter(rdb, fleet.EndpointStatus), BootPoll: time.Second,
 		RetryBase: time.Second, RetryMax: 4 * time.Second, PollInterval: 200 * time.Millisecond,
 	})
 	if err != nil {
@@ -99,7 +105,7 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	adm := admin.New(rdb, enq)
-	err = demoProgress(ctx, out, adm, w, fake, phones, began, timeout)
+	err = demoProgress(ctx, out, adm, fleet.NewBoots(rdb), w, fake, phones, began, timeout)
 	_ = w.Shutdown(context.Background())
 	if err != nil {
 		return err
@@ -107,7 +113,7 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 	return demoSummary(ctx, out, adm, w, fake, phones, began)
 }
 
-func demoProgress(ctx context.Context, out io.Writer, adm *admin.Admin, w *worker.Worker,
+func demoProgress(ctx context.Context, out io.Writer, adm *admin.Admin, boots *fleet.Boots, w *worker.Worker,
 	fake *geelarktest.Server, phones int, began time.Time, timeout time.Duration) error {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -117,15 +123,19 @@ func demoProgress(ctx context.Context, out io.Writer, adm *admin.Admin, w *worke
 		if err != nil {
 			return err
 		}
+		booting, err := boots.Count(ctx)
+		if err != nil {
+			return err
+		}
 		st := w.Stats()
-		line := fmt.Sprintf("%5.1fs  started %4d  waiting %4d  retrying %3d  dead %3d  calls %3d",
-			time.Since(began).Seconds(), st.Started, c.Pending+c.Active+c.Scheduled, c.Retry, c.Dead, len(fake.Calls()))
+		line := fmt.Sprintf("%5.1fs  ready %4d  booting %4d  waiting %4d  retrying %3d  dead %3d  calls %3d",
+			time.Since(began).Seconds(), st.Ready, booting, c.Pending+c.Active+c.Scheduled, c.Retry, c.Dead, len(fake.Calls()))
 		if tty {
 			fmt.Fprintf(out, "\r%s", line)
 		} else {
 			fmt.Fprintln(out, line)
 		}
-		if c.Pending+c.Active+c.Scheduled+c.Retry == 0 && st.Started+c.Dead >= phones {
+		if c.Pending+c.Active+c.Scheduled+c.Retry+booting == 0 && st.Ready+c.Dead >= phones {
 			if tty {
 				fmt.Fprintln(out)
 			}
@@ -154,14 +164,20 @@ func demoSummary(ctx context.Context, out io.Writer, adm *admin.Admin, w *worker
 	for _, n := range byCode {
 		dead += n
 	}
-	calls := fake.Calls()
-	ids := 0
-	for _, c := range calls {
+	var calls []geelarktest.Call
+	ids, statusCalls, statusIDs := 0, 0, 0
+	for _, c := range fake.Calls() {
+		if c.Path == geelark.StatusPath {
+			statusCalls++
+			statusIDs += len(c.IDs)
+			continue
+		}
+		calls = append(calls, c)
 		ids += len(c.IDs)
 	}
 	floor := (phones + geelark.MaxStartIDs - 1) / geelark.MaxStartIDs
 	fmt.Fprintf(out, "\ndone in %v\n", time.Since(began).Round(100*time.Millisecond))
-	fmt.Fprintf(out, "  started        %d of %d\n", st.Started, phones)
+	fmt.Fprintf(out, "  ready          %d of %d (started, then confirmed booted by a status check)\n", st.Ready, phones)
 	fmt.Fprintf(out, "  retried        %d retries of phones that were out of resources, unavailable or unknown\n", st.Retried)
 	fmt.Fprintf(out, "  dead-lettered  %d", dead)
 	var parts []string
@@ -176,8 +192,18 @@ func demoSummary(ctx context.Context, out io.Writer, adm *admin.Admin, w *worker
 	if len(calls) > 0 {
 		mean = float64(ids) / float64(len(calls))
 	}
-	fmt.Fprintf(out, "  API calls      %d (first attempts alone need at least %d), %.1f IDs per call, %d over the rate limit\n",
+	fmt.Fprintf(out, "  start calls    %d (first attempts alone need at least %d), %.1f IDs per call, %d over the rate limit\n",
 		len(calls), floor, mean, fake.Violations())
+	fmt.Fprintf(out, "  status calls   %d checking booting phones, %d IDs\n", statusCalls, statusIDs)
 	fmt.Fprintln(out, "\nsee them: phonestart dead list / dead requeue, against a real Redis (README: Real use)")
 	return nil
+}
+
+// fnv32 is a fixed hash of s, for the demo's boot times.
+func fnv32(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint32(s[i])) * 16777619
+	}
+	return h
 }

@@ -36,8 +36,8 @@ func (l *limitFlags) budget(rdb redis.UniversalClient, endpoint string) (*fleet.
 	return b, nil
 }
 
-// demoLimiter is the demo's budget: the production default.
-func demoLimiter(rdb *redis.Client) worker.Limiter {
-	b, _ := fleet.NewBudget(rdb, fleet.BudgetConfig{})
+// demoLimiter is the demo's budget of endpoint: the production default.
+func demoLimiter(rdb *redis.Client, endpoint string) worker.Limiter {
+	b, _ := fleet.NewBudget(rdb, fleet.BudgetConfig{Endpoint: endpoint})
 	return b
 }
