@@ -73,7 +73,8 @@ type Config struct {
 	// accepted its start; after it, or once GeeLark reports it shut down
 	// or expired, the phone failed to boot and is started again as a new
 	// attempt. Default 5m; negative turns boot confirmation off: a phone is
-	// done when its start is accepted.
+	// done when its start is accepted. Confirmation needs Status: without
+	// it, it is off.
 	BootTimeout time.Duration
 	// EventsMax caps the events stream, about. Default
 	// fleet.DefaultEventsMax.
@@ -158,6 +159,9 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.CallTimeout, geelark.DefaultCallTimeout)
 	def(&c.BootPoll, DefaultBootPoll)
 	def(&c.BootTimeout, DefaultBootTimeout)
+	if c.Status == nil {
+		c.BootTimeout = -1 // nothing to confirm boots with
+	}
 	def(&c.ShutdownTimeout, c.CallTimeout+shutdownMargin)
 	def(&c.PollInterval, time.Second)
 
