@@ -82,10 +82,15 @@ func checkAPI(ctx context.Context, api *geelark.Client, rdb redis.UniversalClien
 			return true, nil
 		}
 		d := checkBackoff(try)
+		what := "cannot reach GeeLark to check the credentials"
 		if isAPI {
+			// A rate limit is waited out: a call during a 40014 lockout
+			// prolongs it.
 			d = max(d, info.RetryAfter(time.Now()))
+			what = fmt.Sprintf("GeeLark answered the credentials check with %d (%s), which is not the credentials' fault",
+				ae.Code, info.Meaning)
 		}
-		log.Warn(fmt.Sprintf("cannot reach GeeLark to check the credentials; retrying in %s", d.Round(time.Millisecond)),
+		log.Warn(fmt.Sprintf("%s; retrying in %s", what, d.Round(time.Millisecond)),
 			zap.Error(err), zap.Int("try", try+1), zap.Duration("retry_in", d))
 		if clock.Sleep(ctx, d) != nil {
 			return false, nil

@@ -256,3 +256,26 @@ func TestCheckWaitsOutARateLimitPause(t *testing.T) {
 	eventually(t, 30*time.Second, func() bool { return fake.Starts("5577000001") == 1 },
 		func() string { return "the phone did not start after the lift; log:\n" + w.stderr.String() })
 }
+
+// An HTTP 500 or a transient code is GeeLark's trouble, not the
+// credentials': the check is retried and the worker starts.
+func TestCheckRetriesServerErrors(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	fake := geelarktest.NewServer(geelarktest.Config{AppID: "test-app", APIKey: secretKey})
+	t.Cleanup(fake.Close)
+	fake.FailNext(1, geelarktest.Fault{Kind: geelarktest.Fault500})
+	fake.FailNext(1, geelarktest.Fault{Kind: geelarktest.FaultCode, Code: 50000})
+	h.mustRun("", "enqueue", "5577000001")
+	w := h.startWorker(h.workerEnv(fake))
+	eventually(t, 30*time.Second, func() bool { return fake.Starts("5577000001") == 1 },
+		func() string { return "the phone did not start; log:\n" + w.stderr.String() })
+	log := w.stderr.String()
+	for _, want := range []string{"cannot reach GeeLark to check the credentials; retrying in ", "HTTP 500",
+		"GeeLark answered the credentials check with 50000 (internal error), which is not the credentials' fault; retrying in "} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the log has no %q:\n%s", want, log)
+		}
+	}
+	h.assertNoFleetPause()
+}
