@@ -51,6 +51,11 @@ func commands() []command {
 				{name: "schedule list", args: "--file F", summary: "each schedule and its next three runs, in its zone"},
 				{name: "schedule run", args: "NAME --file F", summary: "fire one schedule now"},
 			}},
+		{name: "pause", args: "[--json] | lift", summary: "show the fleet-wide pause of API calls, or lift it now", run: runPause,
+			subs: []command{
+				{name: "pause", args: "[--json]", summary: "the fleet pause in force: code, GeeLark's message, who set it, since when and until when"},
+				{name: "pause lift", args: "", summary: "end the fleet pause now"},
+			}},
 		{name: "fakeapi", args: "[--addr HOST:PORT]", summary: "serve a fake GeeLark API for manual runs", run: runFakeAPI},
 		{name: "demo", args: "[--phones N] [-v]", summary: "embedded Redis, fake API, a worker and a burst of phones", run: runDemo},
 		{name: "version", args: "", summary: "the module version and VCS revision of this binary", run: runVersion},

@@ -106,6 +106,21 @@ func runSchedule(ctx context.Context, args []string, env Env) error {
 			sc.Name, rep.Selected, rep.Enqueued, plural(rep.Duplicates, "duplicate"))
 		return nil
 	}
+	// Only selections call GeeLark: check it answers them before the
+	// first fires.
+	for _, sc := range fired {
+		if sc.Select == nil {
+			continue
+		}
+		api, err := af.client()
+		if err != nil {
+			return err
+		}
+		if ok, err := checkAPI(ctx, api, rdb, &lf, log); !ok {
+			return err // nil: stopped during the check
+		}
+		break
+	}
 	return r.Run(ctx, f)
 }
 

@@ -116,7 +116,7 @@ func TestSIGTERMDuringACallLosesNoPhone(t *testing.T) {
 	}
 	began := time.Now()
 	p := startProcess(t, env, "worker")
-	eventually(t, 60*time.Second, func() bool { return p.running(t) && len(fake.Calls()) > 0 },
+	eventually(t, 60*time.Second, func() bool { return p.running(t) && len(startCalls(fake)) > 0 },
 		func() string { return "the fake got no call; log:\n" + p.stderr.String() })
 
 	t.Logf("first call %v after the worker was started", time.Since(began).Round(time.Millisecond))

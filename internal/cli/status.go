@@ -73,6 +73,10 @@ func runStatus(ctx context.Context, args []string, env Env) error {
 	if on {
 		printPause(env.Stdout, p, now)
 	}
+	if l, ok, err := fleet.LastLift(ctx, rdb); err == nil && ok {
+		fmt.Fprintf(env.Stdout, "pause lifted at %s by %s (geelark %d: %s)\n",
+			l.At.UTC().Format(time.RFC3339), l.By, l.Code, geelark.Lookup(l.Code).Meaning)
+	}
 	return nil
 }
 

@@ -157,6 +157,9 @@ func runWorker(ctx context.Context, args []string, env Env) error {
 		}
 		defer stop()
 	}
+	if ok, err := checkAPI(ctx, api, rdb, &lf, log); !ok {
+		return err // nil: stopped during the check
+	}
 	return w.Run(ctx)
 }
 
