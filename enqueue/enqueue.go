@@ -73,6 +73,7 @@ type Client struct {
 
 	minReplicas    int
 	replicaTimeout time.Duration
+	journal        *fleet.Journal
 	// conns gives the dedicated connection a replica wait needs; nil
 	// unless MinReplicas > 0.
 	conns connector
@@ -87,6 +88,11 @@ type Client struct {
 type connector interface {
 	Conn() *redis.Conn
 }
+
+// Journal returns the journal of phones' events this client records to,
+// capped at Config.EventsMax, for code that records other steps (requeue,
+// purge) with the same cap.
+func (c *Client) Journal() *fleet.Journal { return c.journal }
 
 // New returns a Client.
 func New(cfg Config) (*Client, error) {
@@ -117,6 +123,7 @@ func New(cfg Config) (*Client, error) {
 	// A phone enqueued again is no longer dead, and its life starts anew
 	// in the events stream.
 	ledger, journal := fleet.NewLedger(cfg.Redis, 0), fleet.NewJournal(cfg.Redis, cfg.EventsMax)
+	c.journal = journal
 	c.afterChunk = func(ctx context.Context, ids []string) error {
 		if _, err := ledger.Remove(ctx, ids...); err != nil {
 			return fmt.Errorf("drop from the dead-letter ledger: %w", err)
@@ -167,6 +174,9 @@ type Report struct {
 	// Duplicates lists the phones that already had a start pending,
 	// scheduled, retrying or in progress (or were given twice).
 	Duplicates []string `json:"-"`
+	// Mark is where the events stream stood before Start wrote anything:
+	// pass it to Wait as WaitOptions.After.
+	Mark Mark `json:"-"`
 }
 
 // InputError is a request refused before anything was enqueued. Field names
@@ -227,8 +237,12 @@ func (c *Client) Start(ctx context.Context, r Request) (Report, error) {
 		// One time for the whole request, however long its writes take.
 		extra = append(extra, asynq.ProcessAt(time.Now().Add(r.In)))
 	}
+	mark, err := c.Mark(ctx)
+	if err != nil {
+		return Report{}, err
+	}
 	ids, dups := unique(r.IDs)
-	rep := Report{Duplicates: dups}
+	rep := Report{Duplicates: dups, Mark: mark}
 	results, stepErr := c.write(ctx, ids, r.Options, extra, r.tick(len(ids)))
 	var firstErr error
 	for i, res := range results {
