@@ -97,8 +97,9 @@ func (o Outcome) AllReady() bool { return len(o.Dead) == 0 && len(o.Unfinished) 
 // request's own enqueue may be recorded after a quick worker's outcome.
 //
 // When the timeout passes, Wait returns the phones not done as Unfinished
-// and a nil error. When ctx ends, it returns the Outcome so far (phones not
-// done as Unfinished) and ctx's error. Waiting starts or stops no phone.
+// and a nil error. When ctx ends, it looks once more (for at most 2s) and
+// returns the Outcome as of then (phones not done as Unfinished) and ctx's
+// error. Waiting starts or stops no phone.
 func (c *Client) Wait(ctx context.Context, ids []string, opts WaitOptions) (Outcome, error) {
 	if len(ids) == 0 {
 		return Outcome{}, &InputError{Field: "ids", Err: errors.New("no phone IDs")}
@@ -119,22 +120,32 @@ func (c *Client) Wait(ctx context.Context, ids []string, opts WaitOptions) (Outc
 	}
 	cursor := opts.After.Stream
 	var lastStates time.Time
+	// ended is the return when ctx ends: one last look, so that what is
+	// reported is as of now.
+	ended := func() (Outcome, error) {
+		last, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalLook)
+		defer cancel()
+		if _, err := c.catchUp(last, w, cursor); err == nil && w.left() > 0 {
+			_ = w.readStates(last, c.journal)
+		}
+		return w.outcome(), ctx.Err()
+	}
 	for {
 		// Catch up with the stream, then look at states when due.
-		for {
-			evs, err := c.journal.Read(ctx, cursor, waitRead, 0)
-			if err != nil {
-				return w.outcome(), waitErr(ctx, err)
+		var err error
+		if cursor, err = c.catchUp(ctx, w, cursor); err != nil {
+			if ctx.Err() != nil {
+				return ended()
 			}
-			cursor = w.apply(evs, cursor)
-			if len(evs) < waitRead {
-				break
-			}
+			return w.outcome(), fmt.Errorf("enqueue: wait: %w", err)
 		}
 		if w.left() > 0 && (lastStates.IsZero() || time.Since(lastStates) >= opts.Poll) {
 			lastStates = time.Now()
 			if err := w.readStates(ctx, c.journal); err != nil {
-				return w.outcome(), waitErr(ctx, err)
+				if ctx.Err() != nil {
+					return ended()
+				}
+				return w.outcome(), fmt.Errorf("enqueue: wait: %w", err)
 			}
 		}
 		if w.left() == 0 {
@@ -148,24 +159,37 @@ func (c *Client) Wait(ctx context.Context, ids []string, opts WaitOptions) (Outc
 			}
 			block = min(block, rest)
 		}
-		if err := ctx.Err(); err != nil {
-			return w.outcome(), err
+		if ctx.Err() != nil {
+			return ended()
 		}
 		// Wake on the next entry, or after block.
 		evs, err := c.journal.Read(ctx, cursor, waitRead, max(block, time.Millisecond))
 		if err != nil {
-			return w.outcome(), waitErr(ctx, err)
+			if ctx.Err() != nil {
+				return ended()
+			}
+			return w.outcome(), fmt.Errorf("enqueue: wait: %w", err)
 		}
 		cursor = w.apply(evs, cursor)
 	}
 }
 
-// waitErr is ctx's error when ctx ended, else err.
-func waitErr(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return ctx.Err()
+// finalLook bounds the last look of a Wait whose ctx ended.
+const finalLook = 2 * time.Second
+
+// catchUp applies every stream entry after cursor and returns the new
+// cursor.
+func (c *Client) catchUp(ctx context.Context, w *waiter, cursor string) (string, error) {
+	for {
+		evs, err := c.journal.Read(ctx, cursor, waitRead, 0)
+		if err != nil {
+			return cursor, err
+		}
+		cursor = w.apply(evs, cursor)
+		if len(evs) < waitRead {
+			return cursor, nil
+		}
 	}
-	return fmt.Errorf("enqueue: wait: %w", err)
 }
 
 // done is a phone's end, as far as a Wait goes.

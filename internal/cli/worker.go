@@ -80,10 +80,12 @@ func runWorker(ctx context.Context, args []string, env Env) error {
 	var af apiFlags
 	var wf workerFlags
 	var lf limitFlags
+	var cf callbackFlags
 	rf.register(s)
 	af.register(s)
 	wf.register(s)
 	lf.register(s)
+	cf.register(s)
 	pos, err := s.parse(args, env.Stdout)
 	if err != nil {
 		return err
@@ -96,6 +98,10 @@ func runWorker(ctx context.Context, args []string, env Env) error {
 		wf.adminAddr = ""
 	}
 	if err := wf.check(); err != nil {
+		return err
+	}
+	callbacks, err := cf.config(&af, wf.adminAddr)
+	if err != nil {
 		return err
 	}
 	if _, ok := env.lookup("PHONESTART_SHUTDOWN_TIMEOUT"); !ok && !s.set["shutdown-timeout"] {
@@ -139,7 +145,8 @@ func runWorker(ctx context.Context, args []string, env Env) error {
 		// An address asked for must work; the default may be taken by
 		// another worker on the same machine, which is no reason not to run.
 		explicit := s.set["admin-addr"] || strings.TrimSpace(env.Getenv("PHONESTART_ADMIN_ADDR")) != ""
-		stop, err := startAdmin(adminhttp.Config{Addr: wf.adminAddr, Redis: rdb, Gatherer: reg, Logger: log.Named("admin")}, explicit)
+		stop, err := startAdmin(adminhttp.Config{Addr: wf.adminAddr, Redis: rdb, Gatherer: reg,
+			Logger: log.Named("admin"), Callbacks: callbacks}, explicit)
 		if err != nil {
 			return err
 		}
