@@ -196,4 +196,3 @@ func TestStatusCountsBooting(t *testing.T) {
 		t.Errorf("status printed %q, want a line booting    2", o.stdout)
 	}
 }
-
