@@ -63,7 +63,7 @@ func runEvents(ctx context.Context, args []string, env Env) error {
 	j := fleet.NewJournal(rdb, rf.eventsMax)
 	out := bufio.NewWriter(env.Stdout)
 	defer out.Flush()
-	print := func(e fleet.Event) error {
+	emit := func(e fleet.Event) error {
 		if len(only) > 0 && !only[e.Phone] {
 			return nil
 		}
@@ -92,7 +92,7 @@ func runEvents(ctx context.Context, args []string, env Env) error {
 			return fmt.Errorf("read the events stream %s: %w", fleet.EventsKey, err)
 		}
 		for _, e := range evs {
-			if err := print(e); err != nil {
+			if err := emit(e); err != nil {
 				return err
 			}
 			after = e.StreamID
