@@ -73,9 +73,12 @@ type Client struct {
 
 	minReplicas    int
 	replicaTimeout time.Duration
+	journal        *fleet.Journal
 	// conns gives the dedicated connection a replica wait needs; nil
 	// unless MinReplicas > 0.
 	conns connector
+
+	ledger *fleet.Ledger
 
 	// afterChunk, when set, runs once per chunk of a request's phones,
 	// with the IDs of the chunk that were newly enqueued (never empty),
@@ -83,10 +86,38 @@ type Client struct {
 	afterChunk func(ctx context.Context, enqueued []string) error
 }
 
+// markKey carries the events stream's mark to afterChunk.
+type markKey struct{}
+
+// undead drops the dead-letter entries of ids: a phone asked for again is
+// no longer dead. It costs one round trip when the ledger is empty.
+func (c *Client) undead(ctx context.Context, ids []string) error {
+	if c.ledger == nil {
+		return nil
+	}
+	if n, err := c.ledger.Count(ctx); err != nil || n == 0 {
+		if err != nil {
+			return fmt.Errorf("enqueue: read the dead-letter ledger: %w", err)
+		}
+		return nil
+	}
+	for lo := 0; lo < len(ids); lo += 1000 {
+		if _, err := c.ledger.Remove(ctx, ids[lo:min(lo+1000, len(ids))]...); err != nil {
+			return fmt.Errorf("enqueue: drop from the dead-letter ledger: %w", err)
+		}
+	}
+	return nil
+}
+
 // connector is a Redis client that can hand out a connection of its own.
 type connector interface {
 	Conn() *redis.Conn
 }
+
+// Journal returns the journal of phones' events this client records to,
+// capped at Config.EventsMax, for code that records other steps (requeue,
+// purge) with the same cap.
+func (c *Client) Journal() *fleet.Journal { return c.journal }
 
 // New returns a Client.
 func New(cfg Config) (*Client, error) {
@@ -117,16 +148,17 @@ func New(cfg Config) (*Client, error) {
 	// A phone enqueued again is no longer dead, and its life starts anew
 	// in the events stream.
 	ledger, journal := fleet.NewLedger(cfg.Redis, 0), fleet.NewJournal(cfg.Redis, cfg.EventsMax)
+	c.journal = journal
+	c.ledger = ledger
 	c.afterChunk = func(ctx context.Context, ids []string) error {
-		if _, err := ledger.Remove(ctx, ids...); err != nil {
-			return fmt.Errorf("drop from the dead-letter ledger: %w", err)
-		}
 		now := time.Now()
 		evs := make([]fleet.Event, len(ids))
 		for i, id := range ids {
 			evs[i] = fleet.Event{Phone: id, Event: fleet.EventEnqueued, At: now}
 		}
-		if err := journal.Record(ctx, evs...); err != nil {
+		// A worker may have taken a phone already: its newer state stays.
+		mark, _ := ctx.Value(markKey{}).(string)
+		if err := journal.RecordSince(ctx, mark, evs...); err != nil {
 			return fmt.Errorf("record events: %w", err)
 		}
 		return nil
@@ -167,6 +199,9 @@ type Report struct {
 	// Duplicates lists the phones that already had a start pending,
 	// scheduled, retrying or in progress (or were given twice).
 	Duplicates []string `json:"-"`
+	// Mark is where the events stream stood before Start wrote anything:
+	// pass it to Wait as WaitOptions.After.
+	Mark Mark `json:"-"`
 }
 
 // InputError is a request refused before anything was enqueued. Field names
@@ -227,9 +262,18 @@ func (c *Client) Start(ctx context.Context, r Request) (Report, error) {
 		// One time for the whole request, however long its writes take.
 		extra = append(extra, asynq.ProcessAt(time.Now().Add(r.In)))
 	}
+	mark, err := c.Mark(ctx)
+	if err != nil {
+		return Report{}, err
+	}
 	ids, dups := unique(r.IDs)
-	rep := Report{Duplicates: dups}
-	results, stepErr := c.write(ctx, ids, r.Options, extra, r.tick(len(ids)))
+	rep := Report{Duplicates: dups, Mark: mark}
+	// Before the tasks exist: a worker may dead-letter a phone as soon as
+	// its task is written, and that entry must stay.
+	if err := c.undead(ctx, ids); err != nil {
+		return rep, err
+	}
+	results, stepErr := c.write(context.WithValue(ctx, markKey{}, mark.Stream), ids, r.Options, extra, r.tick(len(ids)))
 	var firstErr error
 	for i, res := range results {
 		switch {

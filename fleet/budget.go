@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"github.com/phonestart/phonestart/internal/clock"
 	"math"
+	"math/rand/v2"
 	"strconv"
 	"time"
-	"math/rand/v2"
 
 	"github.com/redis/go-redis/v9"
 )

@@ -68,25 +68,39 @@ if ARGV[4] ~= "0" then
 end
 return 1`)
 
-// Add records d, replacing any entry of the same phone.
-func (l *Ledger) Add(ctx context.Context, d DeadPhone) error {
-	if d.ID == "" {
-		return errors.New("fleet: ledger: entry without id")
+// Add records ds, each replacing any entry of the same phone, 500 a round
+// trip.
+func (l *Ledger) Add(ctx context.Context, ds ...DeadPhone) error {
+	args := make([][]any, len(ds))
+	for i, d := range ds {
+		if d.ID == "" {
+			return errors.New("fleet: ledger: entry without id")
+		}
+		if d.Action == "" {
+			d.Action = ActionStart
+		}
+		d.FailedAt = d.FailedAt.UTC()
+		b, err := json.Marshal(d)
+		if err != nil {
+			return err
+		}
+		cutoff := int64(0)
+		if l.Retention > 0 {
+			cutoff = d.FailedAt.Add(-l.Retention).UnixMilli()
+		}
+		args[i] = []any{d.ID, b, d.FailedAt.UnixMilli(), cutoff}
 	}
-	if d.Action == "" {
-		d.Action = ActionStart
+	for lo := 0; lo < len(args); lo += 500 {
+		part := args[lo:min(lo+500, len(args))]
+		if err := pipelineScript(ctx, l.rdb, addDead, func(pipe redis.Pipeliner) {
+			for _, a := range part {
+				addDead.EvalSha(ctx, pipe, []string{deadKey, deadIDsKey, deadTimeKey}, a...)
+			}
+		}); err != nil {
+			return err
+		}
 	}
-	d.FailedAt = d.FailedAt.UTC()
-	b, err := json.Marshal(d)
-	if err != nil {
-		return err
-	}
-	cutoff := int64(0)
-	if l.Retention > 0 {
-		cutoff = d.FailedAt.Add(-l.Retention).UnixMilli()
-	}
-	return addDead.Run(ctx, l.rdb, []string{deadKey, deadIDsKey, deadTimeKey},
-		d.ID, b, d.FailedAt.UnixMilli(), cutoff).Err()
+	return nil
 }
 
 // Count returns how many phones are dead.

@@ -94,36 +94,69 @@ func NewJournal(rdb redis.UniversalClient, max int) *Journal {
 	return &Journal{rdb: rdb, max: int64(max)}
 }
 
+// recordEvent appends one event to the stream (KEYS[1]) and sets the
+// phone's state (KEYS[2]) unless the phone had an event after the stream
+// entry ARGV[12] (when not ""): a step a worker took after the caller
+// began is newer than what the caller reports.
+// ARGV: 1 max, 2 id, 3 event, 4 attempt, 5 code, 6 reason, 7 msg, 8 url,
+// 9 at, 10 state, 11 flags ("r": reset the state first, "u": set the url),
+// 12 mark, 13 ttl seconds.
+var recordEvent = redis.NewScript(`
+local sid = redis.call("XADD", KEYS[1], "MAXLEN", "~", ARGV[1], "*",
+  "id", ARGV[2], "event", ARGV[3], "attempt", ARGV[4], "code", ARGV[5],
+  "reason", ARGV[6], "msg", ARGV[7], "url", ARGV[8], "at", ARGV[9])
+if ARGV[12] ~= "" then
+  local seq = redis.call("HGET", KEYS[2], "seq")
+  if seq then
+    local a1, a2 = string.match(seq, "(%d+)-(%d+)")
+    local b1, b2 = string.match(ARGV[12], "(%d+)-(%d+)")
+    a1, a2, b1, b2 = tonumber(a1), tonumber(a2), tonumber(b1 or 0), tonumber(b2 or 0)
+    if a1 > b1 or (a1 == b1 and a2 > b2) then return sid end
+  end
+end
+if string.find(ARGV[11], "r") then redis.call("DEL", KEYS[2]) end
+redis.call("HSET", KEYS[2], "state", ARGV[10], "since", ARGV[9], "attempt", ARGV[4], "code", ARGV[5],
+  "reason", ARGV[6], "msg", ARGV[7], "seq", sid)
+if string.find(ARGV[11], "u") then redis.call("HSET", KEYS[2], "url", ARGV[8]) end
+redis.call("EXPIRE", KEYS[2], ARGV[13])
+return sid`)
+
 // Record appends evs to the stream and updates each phone's state, in one
 // round trip.
 func (j *Journal) Record(ctx context.Context, evs ...Event) error {
+	return j.RecordSince(ctx, "", evs...)
+}
+
+// RecordSince is Record, except that a phone whose state changed after the
+// stream entry mark (an ID from Last, taken before the caller acted) keeps
+// that newer state; the events are appended all the same. A producer
+// records "enqueued" this way, so that a worker that started the phone in
+// the meantime is not undone.
+func (j *Journal) RecordSince(ctx context.Context, mark string, evs ...Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
-	pipe := j.rdb.Pipeline()
-	for _, e := range evs {
-		at := e.At.UTC()
-		if at.IsZero() {
-			at = time.Now().UTC()
-		}
-		pipe.XAdd(ctx, &redis.XAddArgs{Stream: EventsKey, MaxLen: j.max, Approx: true, Values: []any{
-			"id", e.Phone, "event", e.Event, "attempt", strconv.Itoa(e.Attempt), "code", strconv.Itoa(e.Code),
-			"reason", e.Reason, "msg", e.Msg, "url", e.URL, "at", at.Format(time.RFC3339Nano),
-		}})
-		key := phoneKey(e.Phone)
-		fields := []any{"state", stateOf[e.Event], "since", at.Format(time.RFC3339Nano),
-			"attempt", e.Attempt, "code", e.Code, "reason", e.Reason, "msg", e.Msg}
-		if e.Event == EventStarted || e.URL != "" {
-			fields = append(fields, "url", e.URL)
-		}
-		if e.Event == EventEnqueued || e.Event == EventRequeued {
-			pipe.Del(ctx, key)
-		}
-		pipe.HSet(ctx, key, fields...)
-		pipe.Expire(ctx, key, PhoneTTL)
+	if mark == "0" {
+		mark = "0-0"
 	}
-	_, err := pipe.Exec(ctx)
-	return err
+	return pipelineScript(ctx, j.rdb, recordEvent, func(pipe redis.Pipeliner) {
+		for _, e := range evs {
+			at := e.At.UTC()
+			if at.IsZero() {
+				at = time.Now().UTC()
+			}
+			flags := ""
+			if e.Event == EventEnqueued || e.Event == EventRequeued {
+				flags += "r"
+			}
+			if e.Event == EventStarted || e.URL != "" {
+				flags += "u"
+			}
+			recordEvent.EvalSha(ctx, pipe, []string{EventsKey, phoneKey(e.Phone)},
+				j.max, e.Phone, e.Event, e.Attempt, e.Code, e.Reason, e.Msg, e.URL, at.Format(time.RFC3339Nano),
+				stateOf[e.Event], flags, mark, int64(PhoneTTL/time.Second))
+		}
+	})
 }
 
 // States returns the current state of each of ids (State "" when unknown).

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
@@ -21,11 +22,15 @@ type Admin struct {
 	insp   *asynq.Inspector
 	enq    *enqueue.Client
 	ledger *fleet.Ledger
+	boots  *fleet.Boots
+	// journal records requeues and purges, capped as enq's events are.
+	journal *fleet.Journal
 }
 
 // New returns an Admin for rdb; requeues go through enq.
 func New(rdb redis.UniversalClient, enq *enqueue.Client) *Admin {
-	return &Admin{insp: asynq.NewInspectorFromRedisClient(rdb), enq: enq, ledger: fleet.NewLedger(rdb, 0)}
+	return &Admin{insp: asynq.NewInspectorFromRedisClient(rdb), enq: enq, ledger: fleet.NewLedger(rdb, 0),
+		boots: fleet.NewBoots(rdb), journal: enq.Journal()}
 }
 
 // Counts are phones by state.
@@ -35,6 +40,9 @@ type Counts struct {
 	Retry     int `json:"retry"`
 	Active    int `json:"active"`
 	Dead      int `json:"dead"`
+	// Booting counts phones GeeLark accepted and has not yet reported
+	// usable (fleet.Boots).
+	Booting int `json:"booting"`
 }
 
 // Counts returns the number of phones in each state.
@@ -43,6 +51,10 @@ func (a *Admin) Counts(ctx context.Context) (Counts, error) {
 	if err != nil {
 		return Counts{}, fmt.Errorf("count dead phones: %w", err)
 	}
+	booting, err := a.boots.Count(ctx)
+	if err != nil {
+		return Counts{}, fmt.Errorf("count booting phones: %w", err)
+	}
 	// GetQueueInfo does not map a missing queue to ErrQueueNotFound: ask
 	// first. A queue appears with its first task.
 	queues, err := a.insp.Queues()
@@ -50,13 +62,13 @@ func (a *Admin) Counts(ctx context.Context) (Counts, error) {
 		return Counts{}, fmt.Errorf("list queues: %w", err)
 	}
 	if !slices.Contains(queues, tasks.Queue) {
-		return Counts{Dead: dead}, nil
+		return Counts{Dead: dead, Booting: booting}, nil
 	}
 	q, err := a.insp.GetQueueInfo(tasks.Queue)
 	if err != nil {
 		return Counts{}, fmt.Errorf("read queue %s: %w", tasks.Queue, err)
 	}
-	return Counts{Pending: q.Pending, Scheduled: q.Scheduled, Retry: q.Retry, Active: q.Active, Dead: dead}, nil
+	return Counts{Pending: q.Pending, Scheduled: q.Scheduled, Retry: q.Retry, Active: q.Active, Dead: dead, Booting: booting}, nil
 }
 
 // DeadPhone is one entry of the dead-letter ledger.
@@ -123,7 +135,7 @@ func (a *Admin) each(ctx context.Context, all bool, ids []string, f func([]DeadP
 
 // Requeue enqueues dead phones again with their own start options and a
 // fresh set of attempts, and returns how many were requeued. A phone is
-// dropped from the ledger once it is enqueued (or found already pending).
+// dropped from the ledger as it is enqueued (package enqueue does that).
 func (a *Admin) Requeue(ctx context.Context, all bool, ids []string) (int, error) {
 	n := 0
 	err := a.each(ctx, all, ids, func(sel []DeadPhone) error {
@@ -139,13 +151,15 @@ func (a *Admin) Requeue(ctx context.Context, all bool, ids []string) (int, error
 		}
 		for _, k := range order {
 			req := *byOpts[k]
+			// Recorded first: a worker may start a phone as soon as it
+			// is enqueued, and its events must come after this one.
+			if err := a.record(ctx, fleet.EventRequeued, req.IDs); err != nil {
+				return err
+			}
 			rep, err := a.enq.Start(ctx, req)
 			n += rep.Enqueued
 			if err != nil {
 				return err
-			}
-			if _, err := a.ledger.Remove(ctx, req.IDs...); err != nil {
-				return fmt.Errorf("drop requeued phones from the ledger: %w", err)
 			}
 		}
 		return nil
@@ -171,9 +185,25 @@ func (a *Admin) Purge(ctx context.Context, all bool, ids []string) (int, error) 
 		}
 		k, err := a.ledger.Remove(ctx, ids...)
 		n += k
-		return err
+		if err != nil {
+			return err
+		}
+		return a.record(ctx, fleet.EventPurged, ids)
 	})
 	return n, err
+}
+
+// record appends one event of kind ev per phone to the events stream.
+func (a *Admin) record(ctx context.Context, ev string, ids []string) error {
+	now := time.Now()
+	evs := make([]fleet.Event, len(ids))
+	for i, id := range ids {
+		evs[i] = fleet.Event{Phone: id, Event: ev, At: now}
+	}
+	if err := a.journal.Record(ctx, evs...); err != nil {
+		return fmt.Errorf("record %s events: %w", ev, err)
+	}
+	return nil
 }
 
 // DeadByCode counts the dead phones by code (0: no GeeLark code decided).

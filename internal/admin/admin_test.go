@@ -89,11 +89,12 @@ func TestLedgerKeepsAndRequeuesTwentyFiveThousand(t *testing.T) {
 	if _, err := enq.Start(ctx, enqueue.Request{IDs: ids}); err != nil {
 		t.Fatal(err)
 	}
-	ledger := fleet.NewLedger(rdb, 0)
-	for _, id := range ids {
-		if err := ledger.Add(ctx, fleet.DeadPhone{ID: id, Code: 42001, Reason: fleet.ReasonGeeLark, Attempts: 1}); err != nil {
-			t.Fatal(err)
-		}
+	dead := make([]fleet.DeadPhone, n)
+	for i, id := range ids {
+		dead[i] = fleet.DeadPhone{ID: id, Code: 42001, Reason: fleet.ReasonGeeLark, Attempts: 1}
+	}
+	if err := fleet.NewLedger(rdb, 0).Add(ctx, dead...); err != nil {
+		t.Fatal(err)
 	}
 	// Drop the tasks the way asynq's archive drops its oldest.
 	if _, err := asynq.NewInspectorFromRedisClient(rdb).DeleteAllPendingTasks(tasks.Queue); err != nil {

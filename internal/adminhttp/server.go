@@ -17,6 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
+
+	"github.com/phonestart/phonestart/fleet"
 )
 
 // Defaults of Config.
@@ -43,17 +45,28 @@ type Config struct {
 	ReadyTimeout time.Duration
 	// Logger receives the server's errors. Default: none.
 	Logger *zap.Logger
-	// Now is the clock /readyz compares the pause with. Default time.Now.
+	// Now is the clock /readyz compares the pause with, and callbacks'
+	// timestamps. Default time.Now.
 	Now func() time.Time
+	// Callbacks, when set, serves POST /geelark/callback: GeeLark's signed
+	// events, a start event confirming or failing a booting phone
+	// (fleet.Boots.Verdict). Default nil: no such endpoint (404).
+	Callbacks *Callbacks
+	// Registerer is where the server registers its own metrics (the
+	// callback counter). Default: Gatherer when it is a
+	// *prometheus.Registry, else none.
+	Registerer prometheus.Registerer
 }
 
 // Server is the admin HTTP server. Start it once and shut it down once; it
 // serves requests concurrently.
 type Server struct {
-	cfg  Config
-	mon  *asynqmon.HTTPHandler
-	srv  *http.Server
-	addr net.Addr
+	cfg   Config
+	boots *fleet.Boots
+	cbm   *callbackMetrics
+	mon   *asynqmon.HTTPHandler
+	srv   *http.Server
+	addr  net.Addr
 }
 
 // New checks cfg and returns a Server that is not listening yet.
@@ -76,7 +89,21 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, mon: newMonitoring(cfg.Redis)}
+	if cfg.Registerer == nil {
+		cfg.Registerer, _ = cfg.Gatherer.(*prometheus.Registry)
+	}
+	if cb := cfg.Callbacks; cb != nil && (cb.AppID == "" || cb.APIKey == "") {
+		return nil, errors.New("adminhttp: config: Callbacks needs the AppID and APIKey GeeLark signs callbacks with")
+	}
+	s := &Server{cfg: cfg, boots: fleet.NewBoots(cfg.Redis)}
+	if cfg.Callbacks != nil {
+		m, err := newCallbackMetrics(cfg.Registerer)
+		if err != nil {
+			return nil, fmt.Errorf("adminhttp: callback metrics: %w", err)
+		}
+		s.cbm = m
+	}
+	s.mon = newMonitoring(cfg.Redis)
 	s.srv = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -93,6 +120,9 @@ func (s *Server) routes() http.Handler {
 	}))
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
+	if s.cfg.Callbacks != nil {
+		mux.HandleFunc("POST "+CallbackPath, s.callback)
+	}
 	// asynqmon changes tasks with bodyless POSTs: refuse those that another
 	// site's page makes the operator's browser send.
 	mux.Handle(MonitoringPath+"/", http.NewCrossOriginProtection().Handler(s.mon))
@@ -138,5 +168,6 @@ func index(w http.ResponseWriter, _ *http.Request) {
 		"/metrics      Prometheus metrics\n"+
 		"/healthz      200 while the process is up\n"+
 		"/readyz       200 when Redis answers and no account-wide error pauses the fleet, else 503 and why\n"+
-		MonitoringPath+"/  asynqmon: queues, tasks, dead-lettered phones\n")
+		MonitoringPath+"/  asynqmon: queues, tasks, dead-lettered phones\n"+
+		CallbackPath+"  GeeLark's callbacks (POST, signed; served when PHONESTART_CALLBACK=on)\n")
 }

@@ -35,10 +35,13 @@ func commands() []command {
 	return []command{
 		{name: "worker", args: "[flags]", summary: "start phones from the queue until SIGINT/SIGTERM", run: runWorker},
 		{name: "enqueue", args: "[flags] (ID... | --file F)",
-			summary: "ask for phones to be started, now (default), --at a time or --in a while; --file - reads standard input", run: runEnqueue},
+			summary: "ask for phones to be started, now (default), --at a time or --in a while; --file - reads standard input; --wait until they are ready", run: runEnqueue},
 		{name: "cancel", args: "[--json] (ID... | --file F)",
 			summary: "remove phones' pending, scheduled or retrying starts (not those being started now)", run: runCancel},
 		{name: "status", args: "[--json | --watch]", summary: "phones by state, the API budget and any pause; --watch keeps it live", run: runStatus},
+		{name: "events", args: "[--follow] [--json] [ID...]",
+			summary: "every step of phones' lives (enqueued, started, ready, retry, dead, ...), newest last; --follow keeps printing", run: runEvents},
+		{name: "phone", args: "[--json] ID", summary: "one phone's state (ready, dead, booting, ...) and history", run: runPhone},
 		{name: "dead", args: "list [--json] | requeue (--all | ID...) | purge (--all | ID...)", summary: "the dead-letter queue", run: runDead,
 			subs: []command{
 				{name: "dead list", args: "[--json]", summary: "each dead phone: id, code, message, attempts, failure time, options"},
@@ -55,6 +58,10 @@ func commands() []command {
 			subs: []command{
 				{name: "pause", args: "[--json]", summary: "the fleet pause in force: code, GeeLark's message, who set it, since when and until when"},
 				{name: "pause lift", args: "", summary: "end the fleet pause now"},
+			}},
+		{name: "callback", args: "set URL", summary: "register the URL GeeLark POSTs phone events to", run: runCallback,
+			subs: []command{
+				{name: "callback set", args: "URL", summary: "register URL (https://host/geelark/callback) as the account's callback URL at GeeLark"},
 			}},
 		{name: "fakeapi", args: "[--addr HOST:PORT]", summary: "serve a fake GeeLark API for manual runs", run: runFakeAPI},
 		{name: "demo", args: "[--phones N] [-v]", summary: "embedded Redis, fake API, a worker and a burst of phones", run: runDemo},

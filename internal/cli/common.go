@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/phonestart/phonestart/fleet"
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/internal/redisconn"
 )
@@ -21,6 +22,8 @@ type redisFlags struct {
 	// minReplicas is how many replicas an enqueue's writes must reach
 	// before it is acknowledged (Redis WAIT); 0: none.
 	minReplicas int
+	// eventsMax caps the events stream (fleet.EventsKey), about.
+	eventsMax int
 }
 
 func (r *redisFlags) register(s *settings) {
@@ -29,6 +32,8 @@ func (r *redisFlags) register(s *settings) {
 			"or redis+sentinel://[:password@]host1:26379,host2:26379/MASTER[/db]")
 	s.Int(&r.minReplicas, "redis-min-replicas", "PHONESTART_REDIS_MIN_REPLICAS", 0,
 		"replicas an enqueue must reach before it is acknowledged (0: none)", nonNegative)
+	s.Int(&r.eventsMax, "events-max", "PHONESTART_EVENTS_MAX", fleet.DefaultEventsMax,
+		"entries the events stream phonestart:events keeps, about", positive)
 }
 
 // dial opens Redis and checks that it answers and is not a Redis Cluster

@@ -23,8 +23,10 @@ func runEnqueue(ctx context.Context, args []string, env Env) error {
 		center, at, file                                           string
 		in                                                         time.Duration
 		retention                                                  time.Duration
+		wait                                                       bool
+		waitTimeout, bootTimeout                                   time.Duration
 	)
-	s.Bool(&asJSON, "json", `print {"enqueued":N,"duplicates":M}`)
+	s.Bool(&asJSON, "json", `print {"enqueued":N,"duplicates":M} (with --wait: and "ready", "dead", "unfinished")`)
 	s.Int(&width, "width", "", 0, "display width in px, 200..600 (default: GeeLark's 336)", nil)
 	s.String(&center, "center", "", "", "1 to center the display, 0 not to (default: GeeLark's 1)")
 	s.Bool(&hideSidebar, "hide-sidebar", "hide the sidebar")
@@ -36,6 +38,10 @@ func runEnqueue(ctx context.Context, args []string, env Env) error {
 	s.String(&file, "file", "", "", "read IDs from this file, one per line (# comments, blank lines allowed); - reads standard input")
 	s.Duration(&retention, "retention", "PHONESTART_RETENTION", enqueue.DefaultRetention,
 		"how long a started phone's result is kept", positive)
+	s.Bool(&wait, "wait", "then wait until every phone is ready or dead; exit 1 unless all are ready")
+	s.Duration(&waitTimeout, "wait-timeout", "", defaultWaitTimeout, "how long --wait waits at most", positive)
+	s.Duration(&bootTimeout, "boot-timeout", "PHONESTART_BOOT_TIMEOUT", defaultBootTimeout,
+		"the workers' boot timeout; 0 (boot confirmation off): --wait counts a phone ready once GeeLark accepted its start", nonNegative)
 	ids, err := s.parse(args, env.Stdout)
 	if err != nil {
 		return err
@@ -70,6 +76,9 @@ func runEnqueue(ctx context.Context, args []string, env Env) error {
 		}
 		req.At = t
 	}
+	if s.set["wait-timeout"] && !wait {
+		return bad("--wait-timeout without --wait")
+	}
 	if s.set["in"] {
 		if in <= 0 {
 			return bad("--in %v: must be greater than 0", in)
@@ -98,7 +107,7 @@ func runEnqueue(ctx context.Context, args []string, env Env) error {
 		return fmt.Errorf("%w; nothing was enqueued", err)
 	}
 	defer rdb.Close()
-	enq, err := enqueue.New(enqueue.Config{Redis: rdb, Retention: retention, MinReplicas: rf.minReplicas})
+	enq, err := enqueue.New(enqueue.Config{Redis: rdb, Retention: retention, MinReplicas: rf.minReplicas, EventsMax: rf.eventsMax})
 	if err != nil {
 		return err
 	}
@@ -110,6 +119,10 @@ func runEnqueue(ctx context.Context, args []string, env Env) error {
 	rep, err := enq.Start(ctx, req)
 	if err != nil {
 		return fmt.Errorf("%v (%d enqueued before the error; enqueueing again is safe)", err, rep.Enqueued)
+	}
+	if wait {
+		return waitFor(ctx, env, enq, req.IDs, rep, enqueue.WaitOptions{
+			After: rep.Mark, Timeout: waitTimeout, ReadyOnStart: bootTimeout == 0}, asJSON)
 	}
 	if asJSON {
 		// A struct, not a map: the keys come out in the documented order.

@@ -89,7 +89,7 @@ func runSchedule(ctx context.Context, args []string, env Env) error {
 		sc, _ := f.Find(name)
 		fired = []*schedule.Schedule{sc}
 	}
-	r, err := newScheduleRunner(rdb, rf.minReplicas, fired, &af, &lf, log)
+	r, err := newScheduleRunner(rdb, &rf, fired, &af, &lf, log)
 	if err != nil {
 		return err
 	}
@@ -126,8 +126,8 @@ func runSchedule(ctx context.Context, args []string, env Env) error {
 
 // newScheduleRunner returns a Runner for the schedules that will fire;
 // only selections need the API, and so credentials.
-func newScheduleRunner(rdb *redis.Client, minReplicas int, fired []*schedule.Schedule, af *apiFlags, lf *limitFlags, log *zap.Logger) (*schedule.Runner, error) {
-	enq, err := enqueue.New(enqueue.Config{Redis: rdb, MinReplicas: minReplicas})
+func newScheduleRunner(rdb *redis.Client, rf *redisFlags, fired []*schedule.Schedule, af *apiFlags, lf *limitFlags, log *zap.Logger) (*schedule.Runner, error) {
+	enq, err := enqueue.New(enqueue.Config{Redis: rdb, MinReplicas: rf.minReplicas, EventsMax: rf.eventsMax})
 	if err != nil {
 		return nil, err
 	}

@@ -21,7 +21,7 @@ func connect(ctx context.Context, rf *redisFlags) (*redis.Client, *admin.Admin, 
 	if err != nil {
 		return nil, nil, err
 	}
-	enq, err := enqueue.New(enqueue.Config{Redis: rdb, MinReplicas: rf.minReplicas})
+	enq, err := enqueue.New(enqueue.Config{Redis: rdb, MinReplicas: rf.minReplicas, EventsMax: rf.eventsMax})
 	if err != nil {
 		rdb.Close()
 		return nil, nil, err
@@ -34,7 +34,7 @@ func runStatus(ctx context.Context, args []string, env Env) error {
 	var rf redisFlags
 	rf.register(s)
 	var asJSON, watchIt bool
-	s.Bool(&asJSON, "json", `print {"pending":N,"scheduled":N,"retry":N,"active":N,"dead":N}`)
+	s.Bool(&asJSON, "json", `print {"pending":N,"scheduled":N,"retry":N,"active":N,"dead":N,"booting":N}`)
 	s.Bool(&watchIt, "watch", "refresh every second until interrupted, with phones started a minute and the commonest dead codes")
 	pos, err := s.parse(args, env.Stdout)
 	if err != nil {
@@ -81,8 +81,8 @@ func runStatus(ctx context.Context, args []string, env Env) error {
 }
 
 func printCounts(w io.Writer, c admin.Counts) {
-	fmt.Fprintf(w, "pending    %d\nscheduled  %d\nretry      %d\nactive     %d\ndead       %d\n",
-		c.Pending, c.Scheduled, c.Retry, c.Active, c.Dead)
+	fmt.Fprintf(w, "pending    %d\nscheduled  %d\nretry      %d\nactive     %d\nbooting    %d\ndead       %d\n",
+		c.Pending, c.Scheduled, c.Retry, c.Active, c.Booting, c.Dead)
 }
 
 func printPause(w io.Writer, p fleet.Pause, now time.Time) {

@@ -25,7 +25,6 @@ type workerFlags struct {
 	batchWait, retryBase, retryMax       time.Duration
 	maxWait, shutdownTimeout             time.Duration
 	deadRetention, bootPoll, bootTimeout time.Duration
-	eventsMax                            int
 	logFormat, adminAddr                 string
 }
 
@@ -50,8 +49,6 @@ func (f *workerFlags) register(s *settings) {
 		"how long after a start call a booting phone is first checked, and then between checks", positive)
 	s.Duration(&f.bootTimeout, "boot-timeout", "PHONESTART_BOOT_TIMEOUT", worker.DefaultBootTimeout,
 		"how long a phone may stay Starting before it failed to boot and is started again (0: no boot confirmation)", nonNegative)
-	s.Int(&f.eventsMax, "events-max", "PHONESTART_EVENTS_MAX", 0,
-		"entries the events stream phonestart:events keeps, about (default 100000)", between(0, 100000000))
 	s.Duration(&f.deadRetention, "dead-retention", "PHONESTART_DEAD_RETENTION", 0,
 		"drop dead-letter entries older than this (0: keep until requeued or purged)", nonNegative)
 	s.String(&f.logFormat, "log-format", "PHONESTART_LOG_FORMAT", "auto", "json, console, or auto (console on a terminal)")
@@ -78,7 +75,7 @@ func (f *workerFlags) config() worker.Config {
 		BatchSize: f.batchSize, BatchWait: f.batchWait, Concurrency: f.concurrency,
 		MaxAttempts: f.maxAttempts, RetryBase: f.retryBase, RetryMax: f.retryMax,
 		MaxWait: f.maxWait, ShutdownTimeout: f.shutdownTimeout, DeadRetention: f.deadRetention,
-		BootPoll: f.bootPoll, BootTimeout: f.bootTimeout, EventsMax: f.eventsMax,
+		BootPoll: f.bootPoll, BootTimeout: f.bootTimeout,
 	}
 	if f.bootTimeout == 0 {
 		cfg.BootTimeout = -1 // confirmation off
@@ -92,10 +89,12 @@ func runWorker(ctx context.Context, args []string, env Env) error {
 	var af apiFlags
 	var wf workerFlags
 	var lf limitFlags
+	var cf callbackFlags
 	rf.register(s)
 	af.register(s)
 	wf.register(s)
 	lf.register(s)
+	cf.register(s)
 	pos, err := s.parse(args, env.Stdout)
 	if err != nil {
 		return err
@@ -108,6 +107,10 @@ func runWorker(ctx context.Context, args []string, env Env) error {
 		wf.adminAddr = ""
 	}
 	if err := wf.check(); err != nil {
+		return err
+	}
+	callbacks, err := cf.config(&af, wf.adminAddr)
+	if err != nil {
 		return err
 	}
 	if _, ok := env.lookup("PHONESTART_SHUTDOWN_TIMEOUT"); !ok && !s.set["shutdown-timeout"] {
@@ -128,7 +131,7 @@ func runWorker(ctx context.Context, args []string, env Env) error {
 	}
 	defer rdb.Close()
 	cfg := wf.config()
-	cfg.Redis, cfg.API, cfg.Logger = rdb, api, log
+	cfg.Redis, cfg.API, cfg.Logger, cfg.EventsMax = rdb, api, log, rf.eventsMax
 	if cfg.Limiter, err = lf.limiter(rdb, log); err != nil {
 		return err
 	}
@@ -151,7 +154,8 @@ func runWorker(ctx context.Context, args []string, env Env) error {
 		// An address asked for must work; the default may be taken by
 		// another worker on the same machine, which is no reason not to run.
 		explicit := s.set["admin-addr"] || strings.TrimSpace(env.Getenv("PHONESTART_ADMIN_ADDR")) != ""
-		stop, err := startAdmin(adminhttp.Config{Addr: wf.adminAddr, Redis: rdb, Gatherer: reg, Logger: log.Named("admin")}, explicit)
+		stop, err := startAdmin(adminhttp.Config{Addr: wf.adminAddr, Redis: rdb, Gatherer: reg,
+			Logger: log.Named("admin"), Callbacks: callbacks}, explicit)
 		if err != nil {
 			return err
 		}
