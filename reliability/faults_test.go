@@ -6,6 +6,7 @@ import (
 	"time"
 
 	psfleet "github.com/phonestart/phonestart/fleet"
+	"github.com/phonestart/phonestart/geelark"
 
 	"github.com/phonestart/phonestart/geelark/geelarktest"
 	"github.com/phonestart/phonestart/internal/redistest"
@@ -73,7 +74,7 @@ func TestAPIFaultsLoseNoPhone(t *testing.T) {
 		}
 	}
 
-	calls := fake.Calls()
+	calls := fake.CallsTo(geelark.StartPath)
 	faults := map[string]int{}
 	lostAnswer := map[string]bool{} // phones a call started without the worker hearing
 	for _, c := range calls {

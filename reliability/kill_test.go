@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/geelark/geelarktest"
 	"github.com/phonestart/phonestart/internal/redistest"
 )
@@ -33,15 +34,15 @@ func TestSIGKILLMidCallLosesNoPhone(t *testing.T) {
 
 	env := workerEnv(r.URL, fake.URL)
 	w1 := startProc(t, "worker 1", env, "worker")
-	eventually(t, 60*time.Second, func() bool { return w1.exited() || len(fake.Calls()) >= 2 },
+	eventually(t, 60*time.Second, func() bool { return w1.exited() || len(fake.CallsTo(geelark.StartPath)) >= 2 },
 		func() string { return "the fake got fewer than two calls; log:\n" + tail(w1.stderr.String(), 30) })
 	if w1.exited() {
 		t.Fatalf("worker 1 exited %d; log:\n%s", w1.exitCode(), tail(w1.stderr.String(), 30))
 	}
 	w1.kill()
 	killed := time.Now()
-	inKilledCalls := calledIDs(fake.Calls())
-	t.Logf("SIGKILL with %d calls made (%d phones) by worker 1", len(fake.Calls()), len(inKilledCalls))
+	inKilledCalls := calledIDs(fake.CallsTo(geelark.StartPath))
+	t.Logf("SIGKILL with %d calls made (%d phones) by worker 1", len(fake.CallsTo(geelark.StartPath)), len(inKilledCalls))
 
 	time.Sleep(2 * time.Second) // the replacement comes up 2 s later
 	w2 := startProc(t, "worker 2", env, "worker")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/geelark/geelarktest"
 )
 
@@ -108,13 +109,13 @@ func TestRedisRestartMidRunLosesNoPhone(t *testing.T) {
 
 	env := workerEnv(srv.url(), fake.URL, "PHONESTART_BATCH_SIZE=50")
 	w1 := startProc(t, "worker 1", env, "worker")
-	eventually(t, 60*time.Second, func() bool { return w1.exited() || len(fake.Calls()) >= 3 },
+	eventually(t, 60*time.Second, func() bool { return w1.exited() || len(fake.CallsTo(geelark.StartPath)) >= 3 },
 		func() string { return "fewer than 3 calls; log:\n" + tail(w1.stderr.String(), 30) })
 	q, _ := f.counts()
 	srv.stop()
 	stopped := time.Now()
 	t.Logf("Redis stopped after %d calls; queue then: %d pending, %d active, %d completed",
-		len(fake.Calls()), q.Pending, q.Active, q.Completed)
+		len(fake.CallsTo(geelark.StartPath)), q.Pending, q.Active, q.Completed)
 	time.Sleep(2 * time.Second) // calls in flight end while Redis is away
 	srv.start()
 	t.Logf("Redis back after %v", time.Since(stopped).Round(time.Millisecond))

@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/phonestart/phonestart/geelark/geelarktest"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/phonestart/phonestart/geelark"
+	"github.com/phonestart/phonestart/geelark/geelarktest"
 )
 
 // masterName is the master set the test's Sentinels watch.
@@ -205,13 +207,13 @@ func TestSentinelFailoverLosesNoPhone(t *testing.T) {
 	logs := func() string {
 		return "worker 1:\n" + tail(w1.stderr.String(), 15) + "\nworker 2:\n" + tail(w2.stderr.String(), 15) + "\n" + set.logs()
 	}
-	eventually(t, 60*time.Second, func() bool { return w1.exited() || w2.exited() || len(fake.Calls()) >= 15 },
+	eventually(t, 60*time.Second, func() bool { return w1.exited() || w2.exited() || len(fake.CallsTo(geelark.StartPath)) >= 15 },
 		func() string { return "fewer than 15 calls; " + logs() })
 	q, _ := f.counts()
 	oldMaster := set.master.addr()
 	set.master.kill()
 	killed := time.Now()
-	callsAtKill := len(fake.Calls())
+	callsAtKill := len(fake.CallsTo(geelark.StartPath))
 	t.Logf("master %s SIGKILLed after %d calls; queue then: %d pending, %d active, %d completed",
 		oldMaster, callsAtKill, q.Pending, q.Active, q.Completed)
 

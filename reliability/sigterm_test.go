@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/geelark/geelarktest"
 	"github.com/phonestart/phonestart/internal/redistest"
 )
@@ -28,10 +29,10 @@ func sigtermMidCall(t *testing.T, n int, latency, shutdownTimeout time.Duration)
 	env := workerEnv(r.URL, fake.URL, "PHONESTART_SHUTDOWN_TIMEOUT="+shutdownTimeout.String(),
 		"GEELARK_CALL_TIMEOUT="+(shutdownTimeout*3/4).String())
 	w1 := startProc(t, "worker 1", env, "worker")
-	eventually(t, 60*time.Second, func() bool { return w1.exited() || len(fake.Calls()) > 0 },
+	eventually(t, 60*time.Second, func() bool { return w1.exited() || len(fake.CallsTo(geelark.StartPath)) > 0 },
 		func() string { return "the fake got no call; log:\n" + tail(w1.stderr.String(), 30) })
 	code, took := w1.stop(syscall.SIGTERM, shutdownTimeout+latency+30*time.Second)
-	inCalls := calledIDs(fake.Calls())
+	inCalls := calledIDs(fake.CallsTo(geelark.StartPath))
 	t.Logf("worker 1 exited %d %v after SIGTERM (shutdown timeout %v, calls take %v); %d phones were in its calls",
 		code, took.Round(time.Millisecond), shutdownTimeout, latency, len(inCalls))
 	if code != 0 {

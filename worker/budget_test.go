@@ -8,6 +8,7 @@ import (
 
 	"github.com/phonestart/phonestart/enqueue"
 	"github.com/phonestart/phonestart/fleet"
+	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/geelark/geelarktest"
 	"github.com/phonestart/phonestart/tasks"
 	"github.com/phonestart/phonestart/worker"
@@ -65,7 +66,7 @@ func TestThreeWorkersShareOneBudget(t *testing.T) {
 			t.Fatalf("phone %s ended %s", id, s)
 		}
 	}
-	calls := e.fake.Calls()
+	calls := e.fake.CallsTo(geelark.StartPath)
 	times := make([]time.Time, len(calls))
 	for i, c := range calls {
 		times[i] = c.Time

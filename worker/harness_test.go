@@ -52,6 +52,7 @@ func (e *env) fastConfig() worker.Config {
 		Redis:        e.rdb,
 		API:          e.api,
 		Status:       e.api,
+		BootTimeout:  -1, // boot tests turn it on
 		Logger:       zaptest.NewLogger(e.t).Named("worker"),
 		BatchWait:    200 * time.Millisecond,
 		RetryBase:    time.Millisecond,

@@ -106,6 +106,20 @@ func (f *Fake) Calls() []Call {
 	return out
 }
 
+// CallsTo returns the calls to one endpoint (geelark.StartPath, ...), in
+// the order they came.
+func (f *Fake) CallsTo(path string) []Call {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []Call
+	for _, c := range f.calls {
+		if c.Path == path {
+			out = append(out, c.clone())
+		}
+	}
+	return out
+}
+
 // Attempts returns how many calls carrying id reached phone processing:
 // calls refused before it (authentication, validation, rate budget,
 // Fault500, FaultCode) are not counted.
