@@ -86,4 +86,3 @@ func TestEveryWorkerRefusedPausesTheFleet(t *testing.T) {
 		t.Errorf("%d phones dead while the account waits", n)
 	}
 }
-
