@@ -26,7 +26,9 @@ type manualTimer struct {
 	stopped bool
 }
 
-func newManualClock() *manualClock { return &manualClock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
+func newManualClock() *manualClock {
+	return &manualClock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+}
 
 func (c *manualClock) Now() time.Time {
 	c.mu.Lock()
