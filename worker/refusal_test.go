@@ -30,7 +30,7 @@ func (e *env) refusingAPI() *geelark.Client {
 // paused; nothing is dead and no fleet pause is set.
 func TestOneRefusedWorkerDoesNotPauseTheFleet(t *testing.T) {
 	if testing.Short() {
-		t.Skip("takes about 90 s: 4,000 phones, a quarter of them held by the refused worker until it hands them back")
+		t.Skip("takes about 90 s (4,000 phones); run without -short")
 	}
 	e := newEnv(t, geelarktest.Config{})
 	ids := phoneIDs("refuse", 4000)
