@@ -3,6 +3,7 @@ package reliability
 import (
 	"bytes"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -22,6 +23,11 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		fmt.Println("reliability: skipped with -short (the suite builds phonestart and takes 70 to 90 s)")
+		os.Exit(0)
+	}
 	dir, err := os.MkdirTemp("", "phonestart-reliability-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "reliability:", err)

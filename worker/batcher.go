@@ -31,7 +31,7 @@ type request struct {
 type group struct {
 	opts    geelark.StartOptions
 	pending []*request
-	timer   *time.Timer
+	timer   timer
 	waiting int // flushers waiting to be admitted
 }
 
@@ -45,6 +45,7 @@ type batcher struct {
 	size  int
 	wait  time.Duration
 	now   func() time.Time
+	after func(d time.Duration, f func()) timer // runs f after d by now's clock
 	admit func(ctx context.Context) error
 	send  func(opts geelark.StartOptions, batch []*request)
 
@@ -59,9 +60,14 @@ type batcher struct {
 func newBatcher(size int, wait time.Duration, now func() time.Time,
 	admit func(context.Context) error, send func(geelark.StartOptions, []*request)) *batcher {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &batcher{size: size, wait: wait, now: now, admit: admit, send: send,
+	return &batcher{size: size, wait: wait, now: now, after: afterFunc, admit: admit, send: send,
 		stopCtx: ctx, stop: cancel, groups: map[string]*group{}}
 }
+
+// timer is a function call armed for later; a *time.Timer is one.
+type timer interface{ Stop() bool }
+
+func afterFunc(d time.Duration, f func()) timer { return time.AfterFunc(d, f) }
 
 // start adds a phone to its group's next call and waits for the call's word
 // on it. If wait ends before the phone is in a call, the phone leaves the
@@ -120,7 +126,7 @@ func (b *batcher) schedule(g *group) {
 		return
 	}
 	d := max(g.pending[0].added.Add(b.wait).Sub(b.now()), 0)
-	g.timer = time.AfterFunc(d, func() {
+	g.timer = b.after(d, func() {
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		g.timer = nil

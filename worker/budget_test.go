@@ -29,8 +29,9 @@ func maxInWindow(times []time.Time, w time.Duration) int {
 
 // startFleet starts n workers, each with its own Redis connection and its
 // own handle on the shared budget.
-func (e *env) startFleet(n int, clk *clock, perMinute int, tweak func(*worker.Config)) {
+func (e *env) startFleet(n int, clk *clock, perMinute int, tweak func(*worker.Config)) []*worker.Worker {
 	e.t.Helper()
+	var ws []*worker.Worker
 	for range n {
 		rdb := e.r.Client(e.t)
 		cfg := e.fastConfig()
@@ -46,8 +47,19 @@ func (e *env) startFleet(n int, clk *clock, perMinute int, tweak func(*worker.Co
 		if tweak != nil {
 			tweak(&cfg)
 		}
-		e.startWorker(cfg)
+		ws = append(ws, e.startWorker(cfg))
 	}
+	return ws
+}
+
+// paused returns how many times the workers sent a phone back to wait out
+// a pause.
+func paused(ws []*worker.Worker) int {
+	n := 0
+	for _, w := range ws {
+		n += w.Stats().Paused
+	}
+	return n
 }
 
 func TestThreeWorkersShareOneBudget(t *testing.T) {
@@ -96,6 +108,10 @@ func TestRateLimitCodesPauseTheWholeFleet(t *testing.T) {
 	} {
 		t.Run(itoa(tc.code), func(t *testing.T) {
 			clk := newClock(1)
+			// A second into a minute: a 40007 pause, which ends at the
+			// next minute, outlasts the test.
+			now := clk.Now()
+			clk.Advance(now.Truncate(time.Minute).Add(time.Minute + time.Second).Sub(now))
 			e := newEnv(t, geelarktest.Config{Now: clk.Now})
 			ids := phoneIDs("rl", 60)
 			var limited atomic.Bool
@@ -107,11 +123,12 @@ func TestRateLimitCodesPauseTheWholeFleet(t *testing.T) {
 				return geelarktest.Fault{}
 			})
 			e.enqueue(enqueue.Request{IDs: ids})
-			e.startFleet(3, clk, 0, func(c *worker.Config) { c.BatchSize = 20; c.MaxAttempts = 1 })
+			ws := e.startFleet(3, clk, 0, func(c *worker.Config) { c.BatchSize = 20; c.MaxAttempts = 1 })
 
-			waitFor(t, 10*time.Second, func() bool { return len(e.fake.Calls()) >= 1 })
+			// Every phone has been sent back to wait once: the calls made
+			// by then are all there will be.
+			waitFor(t, 10*time.Second, func() bool { return paused(ws) >= len(ids) })
 			refused := e.fake.Calls()[0].Time
-			time.Sleep(300 * time.Millisecond)
 			// Each worker may have had one call in flight when the first
 			// refusal came; after it, none calls.
 			inFlight := len(e.fake.Calls())
@@ -128,17 +145,22 @@ func TestRateLimitCodesPauseTheWholeFleet(t *testing.T) {
 			if tc.code == 40007 && p.Until.Second() != 0 {
 				t.Fatalf("40007 pause ends at %v, not at the next minute", p.Until)
 			}
-			// While paused, no worker calls, however often phones come back.
-			for range 3 {
-				time.Sleep(300 * time.Millisecond)
-				e.insp.RunAllRetryTasks(tasks.Queue)
+			// While paused, no worker calls, however often phones come
+			// back: each comes back and is sent back to wait again.
+			comeBack := func() {
+				for range 3 {
+					before := paused(ws)
+					n, err := e.insp.RunAllRetryTasks(tasks.Queue)
+					if err != nil {
+						t.Fatal(err)
+					}
+					waitFor(t, 10*time.Second, func() bool { return paused(ws) >= before+n })
+				}
 			}
+			comeBack()
 			if tc.code == 40014 {
 				clk.Advance(time.Hour) // half way: still locked
-				for range 3 {
-					time.Sleep(300 * time.Millisecond)
-					e.insp.RunAllRetryTasks(tasks.Queue)
-				}
+				comeBack()
 			}
 			if n := len(e.fake.Calls()); n != inFlight {
 				t.Fatalf("%d calls during the pause, want only the %d refused ones", n, inFlight)

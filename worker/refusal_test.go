@@ -29,6 +29,9 @@ func (e *env) refusingAPI() *geelark.Client {
 // one hands its phones to the good one, which starts them all and is never
 // paused; nothing is dead and no fleet pause is set.
 func TestOneRefusedWorkerDoesNotPauseTheFleet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes about 90 s (4,000 phones); run without -short")
+	}
 	e := newEnv(t, geelarktest.Config{})
 	ids := phoneIDs("refuse", 4000)
 	e.enqueue(enqueue.Request{IDs: ids})
@@ -36,7 +39,8 @@ func TestOneRefusedWorkerDoesNotPauseTheFleet(t *testing.T) {
 	badCfg.API, badCfg.Status = e.refusingAPI(), nil
 	badCfg.Redis = e.r.Client(t)
 	bad := e.startWorker(badCfg)
-	time.Sleep(300 * time.Millisecond) // the bad worker takes the first phones
+	// The bad worker takes the first phones.
+	waitFor(t, 10*time.Second, func() bool { return bad.Stats().Calls > 0 })
 	good := e.startWorker(e.fastConfig())
 
 	st := e.waitSettled(ids, 3*time.Minute)

@@ -1,11 +1,14 @@
 package adminhttp_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/phonestart/phonestart/enqueue"
+	"github.com/phonestart/phonestart/fleet"
+	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/geelark/geelarktest"
 )
 
@@ -64,24 +67,41 @@ func TestReadyzIsUnreadyWhileAnAccountErrorPausesTheFleet(t *testing.T) {
 	}
 }
 
-// A rate-limit pause lifts by itself: the worker stays ready.
+// A rate-limit pause lifts by itself: the worker stays ready while it is
+// in force. An account-wide one needs a person: the worker is unready.
 func TestReadyzStaysReadyDuringARateLimitPause(t *testing.T) {
-	e := newEnv(t)
-	e.fake.FailNext(1, geelarktest.Fault{Kind: geelarktest.FaultCode, Code: 40007})
-	if _, err := e.enq.Start(t.Context(), enqueue.Request{IDs: phoneIDs("busy", 3)}); err != nil {
-		t.Fatal(err)
-	}
-	e.startWorker(nil)
-	deadline := time.Now().Add(10 * time.Second)
-	for len(e.fake.Calls()) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("no call made")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	time.Sleep(200 * time.Millisecond) // the pause is written after the reply
-	if code, body := e.get("/readyz"); code != 200 {
-		t.Fatalf("/readyz during a 40007 pause: %d %q", code, body)
+	for _, tc := range []struct {
+		code  int
+		ready bool
+	}{
+		{geelark.CodeTooManyRequests, true},
+		{geelark.CodeHourlyLimitLocked, true},
+		{41001, false}, // balance not enough
+	} {
+		t.Run(strconv.Itoa(tc.code), func(t *testing.T) {
+			e := newEnv(t)
+			pauses := fleet.NewPauses(e.rdb, nil)
+			if _, _, err := pauses.Set(t.Context(), tc.code, geelark.Lookup(tc.code).Meaning, time.Now().Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			code, body := e.get("/readyz")
+			p, on, err := pauses.Fresh(t.Context())
+			if err != nil || !on || p.Code != tc.code {
+				t.Fatalf("pause %+v in force %v (%v): the test did not pause the fleet", p, on, err)
+			}
+			if got := code == 200; got != tc.ready {
+				t.Fatalf("/readyz during a %d pause: %d %q, want ready %v", tc.code, code, body, tc.ready)
+			}
+			if !tc.ready && !strings.Contains(body, strconv.Itoa(tc.code)) {
+				t.Fatalf("/readyz reason %q does not name the code", body)
+			}
+			if _, _, err := pauses.Lift(t.Context(), "test"); err != nil {
+				t.Fatal(err)
+			}
+			if code, body := e.get("/readyz"); code != 200 {
+				t.Fatalf("/readyz once the pause was lifted: %d %q", code, body)
+			}
+		})
 	}
 }
 
