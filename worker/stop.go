@@ -281,12 +281,18 @@ func (w *Worker) guardStops(from time.Time, boots ...fleet.Boot) {
 		if d <= 0 {
 			continue
 		}
-		if err := w.stopAt(ctx, bt.ID, from.Add(d)); err != nil {
+		// asynq dates a scheduled task by the wall clock, to the second:
+		// the stop is due at the first whole second not before from + d.
+		at := time.Now().Add(from.Add(d).Sub(w.cfg.Now()))
+		if t := at.Truncate(time.Second); t.Before(at) {
+			at = t.Add(time.Second)
+		}
+		if err := w.stopAt(ctx, bt.ID, at); err != nil {
 			w.log.Error("cannot schedule the billing guard's stop of a phone: it runs until stopped",
 				zap.String("id", bt.ID), zap.Duration("stop_after", d), zap.Error(err))
 			continue
 		}
-		w.log.Debug("phone stop scheduled", zap.String("id", bt.ID), zap.Time("at", from.Add(d)))
+		w.log.Debug("phone stop scheduled", zap.String("id", bt.ID), zap.Time("at", at))
 	}
 }
 
