@@ -26,6 +26,7 @@ type workerFlags struct {
 	maxWait, shutdownTimeout             time.Duration
 	deadRetention, bootPoll, bootTimeout time.Duration
 	eventsMax                            int
+	maxRuntime                           time.Duration
 	logFormat, adminAddr                 string
 }
 
@@ -50,6 +51,8 @@ func (f *workerFlags) register(s *settings) {
 		"how long after a start call a booting phone is first checked, and then between checks", positive)
 	s.Duration(&f.bootTimeout, "boot-timeout", "PHONESTART_BOOT_TIMEOUT", worker.DefaultBootTimeout,
 		"how long a phone may stay Starting before it failed to boot and is started again (0: no boot confirmation)", nonNegative)
+	s.Duration(&f.maxRuntime, "max-runtime", "PHONESTART_MAX_RUNTIME", 0,
+		"stop every phone started without --stop-after this long after it is ready (0: off)", nonNegative)
 	s.Int(&f.eventsMax, "events-max", "PHONESTART_EVENTS_MAX", 0,
 		"entries the events stream phonestart:events keeps, about (default 100000)", between(0, 100000000))
 	s.Duration(&f.deadRetention, "dead-retention", "PHONESTART_DEAD_RETENTION", 0,
@@ -79,6 +82,7 @@ func (f *workerFlags) config() worker.Config {
 		MaxAttempts: f.maxAttempts, RetryBase: f.retryBase, RetryMax: f.retryMax,
 		MaxWait: f.maxWait, ShutdownTimeout: f.shutdownTimeout, DeadRetention: f.deadRetention,
 		BootPoll: f.bootPoll, BootTimeout: f.bootTimeout, EventsMax: f.eventsMax,
+		MaxRuntime: f.maxRuntime,
 	}
 	if f.bootTimeout == 0 {
 		cfg.BootTimeout = -1 // confirmation off
@@ -134,6 +138,9 @@ func runWorker(ctx context.Context, args []string, env Env) error {
 	}
 	cfg.Status, cfg.CallTimeout = api, af.callTimeout
 	if cfg.StatusLimiter, err = lf.budget(rdb, fleet.EndpointStatus); err != nil {
+		return err
+	}
+	if cfg.StopLimiter, err = lf.budget(rdb, fleet.EndpointStop); err != nil {
 		return err
 	}
 	var reg *prometheus.Registry // nil: no admin server, no metrics
@@ -199,6 +206,7 @@ var workerVars = map[string]string{
 	"RetryBase": "PHONESTART_RETRY_BASE", "RetryMax": "PHONESTART_RETRY_MAX", "MaxWait": "PHONESTART_MAX_WAIT",
 	"ShutdownTimeout": "PHONESTART_SHUTDOWN_TIMEOUT", "CallTimeout": "GEELARK_CALL_TIMEOUT",
 	"DeadRetention": "PHONESTART_DEAD_RETENTION", "BootPoll": "PHONESTART_BOOT_POLL",
+	"MaxRuntime": "PHONESTART_MAX_RUNTIME",
 }
 
 // workerConfigErr is a refused worker configuration, naming the variable.
