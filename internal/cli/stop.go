@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
 	"github.com/phonestart/phonestart/enqueue"
+	"github.com/phonestart/phonestart/internal/admin"
 )
 
 // runStop runs `stop [--json] [--at RFC3339 | --in DURATION] (ID... | --file F)`.
@@ -89,4 +91,25 @@ func runStop(ctx context.Context, args []string, env Env) error {
 		fmt.Fprintf(env.Stdout, "already pending, scheduled, retrying or stopping: %s\n", listSome(rep.Duplicates, 10))
 	}
 	return nil
+}
+
+// withStops is `status --json`: the start counts as they always were, and
+// the stop tasks by state as stop_<state>. Flat numbers, not an object, so
+// that a reader of the counts as a map of numbers keeps working.
+type withStops struct {
+	admin.Counts
+	StopPending   int `json:"stop_pending"`
+	StopScheduled int `json:"stop_scheduled"`
+	StopRetry     int `json:"stop_retry"`
+	StopActive    int `json:"stop_active"`
+}
+
+func newWithStops(c admin.Counts, s admin.StopCounts) withStops {
+	return withStops{Counts: c, StopPending: s.Pending, StopScheduled: s.Scheduled, StopRetry: s.Retry, StopActive: s.Active}
+}
+
+// printStops writes the stop line of `status`.
+func printStops(w io.Writer, c admin.StopCounts) {
+	fmt.Fprintf(w, "stopping   %d (pending %d, scheduled %d, retry %d, active %d)\n",
+		c.Total(), c.Pending, c.Scheduled, c.Retry, c.Active)
 }
