@@ -72,7 +72,7 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 		Redis: rdb, API: api, Logger: log, Limiter: demoLimiter(rdb, fleet.EndpointStart),
 		Status: api, StatusLimiter: demoLimiter(rdb, fleet.EndpointStatus), BootPoll: time.Second,
 		StopLimiter: demoLimiter(rdb, fleet.EndpointStop),
-		RetryBase: time.Second, RetryMax: 4 * time.Second, PollInterval: 200 * time.Millisecond,
+		RetryBase:   time.Second, RetryMax: 4 * time.Second, PollInterval: 200 * time.Millisecond,
 	})
 	if err != nil {
 		return err
