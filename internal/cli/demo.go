@@ -71,9 +71,8 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 	w, err := worker.New(worker.Config{
 		Redis: rdb, API: api, Logger: log, Limiter: demoLimiter(rdb, fleet.EndpointStart),
 		Status: api, StatusLimiter: demoLimiter(rdb, fleet.EndpointStatus), BootPoll: time.Second,
-		StopLimiter: demoLimiter(rdb, fleet.EndpointStop),
-		RetryBase:   time.Second, RetryMax: 4 * time.Second, PollInterval: 200 * time.Millisecond,
-	})
+		RetryBase: time.Second, RetryMax: 4 * time.Second, PollInterval: 200 * time.Millisecond,
+		StopLimiter: demoLimiter(rdb, fleet.EndpointStop)})
 	if err != nil {
 		return err
 	}
