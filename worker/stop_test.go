@@ -3,10 +3,12 @@ package worker_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/phonestart/phonestart/enqueue"
 	"github.com/phonestart/phonestart/fleet"
@@ -69,7 +71,10 @@ func TestStopRetries43005(t *testing.T) {
 	e := newEnv(t, geelarktest.Config{})
 	e.fake.ScriptStop("busy000001", geelarktest.Script{Code: 43005, Times: 2})
 	e.stop(enqueue.StopRequest{IDs: []string{"busy000001"}})
-	w := e.startWorker(e.fastConfig())
+	cfg := e.fastConfig()
+	reg := prometheus.NewRegistry()
+	cfg.Registerer = reg
+	w := e.startWorker(cfg)
 	waitFor(t, 20*time.Second, func() bool { return w.Stats().Stopped == 1 })
 	if n := e.fake.Stops("busy000001"); n != 1 {
 		t.Errorf("stopped %d times, want 1", n)
@@ -80,6 +85,39 @@ func TestStopRetries43005(t *testing.T) {
 	if d, _ := fleet.NewLedger(e.rdb, 0).Get(context.Background(), "busy000001"); len(d) != 0 {
 		t.Errorf("phone dead-lettered: %+v", d)
 	}
+	got := counters(t, reg)
+	for k, want := range map[string]float64{
+		`phonestart_stop_calls_total{result="answered"}`:         3,
+		`phonestart_stops_total{code="43005",outcome="retried"}`: 2,
+		`phonestart_stops_total{code="0",outcome="stopped"}`:     1,
+	} {
+		if got[k] != want {
+			t.Errorf("%s = %v, want %v (have %v)", k, got[k], want, got)
+		}
+	}
+}
+
+// counters returns reg's counters by name{label="value",...}.
+func counters(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, f := range fams {
+		for _, m := range f.GetMetric() {
+			if m.GetCounter() == nil {
+				continue
+			}
+			var labels []string
+			for _, l := range m.GetLabel() {
+				labels = append(labels, l.GetName()+`="`+l.GetValue()+`"`)
+			}
+			out[f.GetName()+"{"+strings.Join(labels, ",")+"}"] = m.GetCounter().GetValue()
+		}
+	}
+	return out
 }
 
 // A phone that does not exist (42001) is dead with action stop.
