@@ -120,6 +120,7 @@ func runEnqueue(ctx context.Context, args []string, env Env) error {
 		}{rep.Enqueued, len(rep.Duplicates)})
 	}
 	fmt.Fprintf(env.Stdout, "enqueued %s, %s\n", plural(rep.Enqueued, "phone"), plural(len(rep.Duplicates), "duplicate"))
+	printCancelledStops(env.Stdout, rep.CancelledStops)
 	if n := len(rep.Duplicates); n > 0 {
 		show := rep.Duplicates[:min(n, 10)]
 		more := ""

@@ -10,6 +10,7 @@ import (
 
 	"github.com/phonestart/phonestart/enqueue"
 	"github.com/phonestart/phonestart/internal/admin"
+	"github.com/phonestart/phonestart/schedule"
 )
 
 // runStop runs `stop [--json] [--at RFC3339 | --in DURATION] (ID... | --file F)`.
@@ -112,4 +113,19 @@ func newWithStops(c admin.Counts, s admin.StopCounts) withStops {
 func printStops(w io.Writer, c admin.StopCounts) {
 	fmt.Fprintf(w, "stopping   %d (pending %d, scheduled %d, retry %d, active %d)\n",
 		c.Total(), c.Pending, c.Scheduled, c.Retry, c.Active)
+}
+
+// printCancelledStops tells an enqueue that it cancelled waiting stops.
+func printCancelledStops(w io.Writer, n int) {
+	if n > 0 {
+		fmt.Fprintf(w, "cancelled the waiting stops of %s: the later request wins\n", plural(n, "phone"))
+	}
+}
+
+// actionNote marks a stop schedule in `schedule list`.
+func actionNote(sc *schedule.Schedule) string {
+	if sc.Action == schedule.ActionStop {
+		return "  stop"
+	}
+	return ""
 }

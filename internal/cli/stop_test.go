@@ -3,6 +3,8 @@ package cli_test
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -75,5 +77,33 @@ func TestDeadStopIsRequeuedAsAStop(t *testing.T) {
 	h.mustRun("", "dead", "requeue", "5577009")
 	if c := h.status(); c["stop_pending"] != 1 || c["pending"] != 0 || c["dead"] != 0 {
 		t.Fatalf("status after requeue: %v, want one stop pending, no start", c)
+	}
+}
+
+// A start cancels the waiting stop, and a stop schedule stops its phones.
+func TestStartCancelsStopAndStopScheduleRuns(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.mustRun("", "stop", "--in", "1h", "5577001")
+	if o := h.mustRun("", "enqueue", "5577001"); !strings.Contains(o.stdout, "cancelled the waiting stops of 1 phone") {
+		t.Errorf("enqueue printed %q", o.stdout)
+	}
+	if c := h.status(); c["stop_scheduled"] != 0 || c["pending"] != 1 {
+		t.Fatalf("status %v: want the stop gone, the start pending", c)
+	}
+	file := filepath.Join(t.TempDir(), "schedules.yaml")
+	yaml := "schedules:\n  - name: evening\n    action: stop\n    cron: \"0 19 * * *\"\n    ids: [\"5577001\", \"5577002\"]\n"
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if o := h.mustRun("", "schedule", "list", "--file", file); !strings.Contains(o.stdout, "evening  (0 19 * * *, UTC)  stop") {
+		t.Errorf("schedule list printed %q", o.stdout)
+	}
+	o := h.mustRun("", "schedule", "run", "evening", "--file", file)
+	if !strings.Contains(o.stdout, "schedule evening: selected 2, stopping 2, 1 waiting start cancelled, 0 duplicates") {
+		t.Errorf("schedule run printed %q", o.stdout)
+	}
+	if c := h.status(); c["stop_pending"] != 2 || c["pending"] != 0 {
+		t.Errorf("status %v: want 2 stops pending, no start", c)
 	}
 }
