@@ -198,7 +198,7 @@ func (w *Worker) bootFailed(ctx context.Context, bt fleet.Boot, reason, msg stri
 // carrying its attempts, in delay. Its completed task is replaced; a phone
 // enqueued again meanwhile by someone else is left to that task.
 func (w *Worker) startAgain(ctx context.Context, bt fleet.Boot, delay time.Duration) error {
-	t, err := tasks.NewRetryTask(tasks.StartPhone{ID: bt.ID, Options: bt.Options, Attempts: bt.Attempt}, asynq.ProcessIn(delay))
+	t, err := tasks.NewRetryTask(tasks.StartPhone{ID: bt.ID, Options: bt.Options, Attempts: bt.Attempt, StopAfter: bt.StopAfter}, asynq.ProcessIn(delay))
 	if err != nil {
 		return err
 	}
