@@ -70,6 +70,7 @@ type Client struct {
 	insp      *asynq.Inspector
 	retention time.Duration
 	parallel  int
+	eventsMax int // of the journal stops record in
 
 	minReplicas    int
 	replicaTimeout time.Duration
@@ -142,6 +143,7 @@ func New(cfg Config) (*Client, error) {
 		insp:           asynq.NewInspectorFromRedisClient(cfg.Redis),
 		retention:      cmp.Or(cfg.Retention, DefaultRetention),
 		parallel:       cmp.Or(cfg.Parallelism, DefaultParallelism),
+		eventsMax:      cfg.EventsMax,
 		minReplicas:    cfg.MinReplicas,
 		replicaTimeout: cmp.Or(cfg.ReplicaTimeout, DefaultReplicaTimeout),
 	}
@@ -185,6 +187,11 @@ type Request struct {
 	// In, when set, starts the phones that long from now. At most one of At
 	// and In may be set.
 	In time.Duration
+	// StopAfter, when positive, stops each phone that long after it
+	// became ready (or after its start was accepted, when the workers do
+	// not confirm boots): the billing guard. Default 0: the workers'
+	// PHONESTART_MAX_RUNTIME, if any.
+	StopAfter time.Duration
 	// Progress, when set, is called as phones settle (enqueued, found a
 	// duplicate, or failed) with how many of the request's distinct IDs
 	// have settled and how many there are. Calls come one at a time, from
@@ -202,6 +209,9 @@ type Report struct {
 	// Mark is where the events stream stood before Start wrote anything:
 	// pass it to Wait as WaitOptions.After.
 	Mark Mark `json:"-"`
+	// CancelledStops counts the phones whose pending, scheduled or retrying
+	// stop this request cancelled: the later request wins.
+	CancelledStops int `json:"cancelled_stops"`
 }
 
 // InputError is a request refused before anything was enqueued. Field names
@@ -238,6 +248,8 @@ func (r Request) Validate() error {
 		return &InputError{Field: "at", Err: errors.New("set at most one of At and In")}
 	case r.In < 0:
 		return &InputError{Field: "in", Err: fmt.Errorf("%v is negative", r.In)}
+	case r.StopAfter < 0:
+		return &InputError{Field: "stop_after", Err: fmt.Errorf("%v is negative", r.StopAfter)}
 	}
 	return nil
 }
@@ -273,7 +285,7 @@ func (c *Client) Start(ctx context.Context, r Request) (Report, error) {
 	if err := c.undead(ctx, ids); err != nil {
 		return rep, err
 	}
-	results, stepErr := c.write(context.WithValue(ctx, markKey{}, mark.Stream), ids, r.Options, extra, r.tick(len(ids)))
+	results, stepErr := c.write(context.WithValue(ctx, markKey{}, mark.Stream), ids, r.Options, r.StopAfter, extra, r.tick(len(ids)))
 	var firstErr error
 	for i, res := range results {
 		switch {
@@ -287,6 +299,11 @@ func (c *Client) Start(ctx context.Context, r Request) (Report, error) {
 	}
 	if firstErr == nil {
 		firstErr = stepErr
+	}
+	var cerr error
+	rep.CancelledStops, cerr = c.cancelStops(ctx, ids, results)
+	if firstErr == nil {
+		firstErr = cerr
 	}
 	if c.minReplicas > 0 && rep.Enqueued > 0 {
 		if err := c.awaitReplicas(ctx); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/phonestart/phonestart/geelark"
@@ -32,7 +33,7 @@ type chunk struct {
 // ids[i]. Once every phone of a chunk is written, that chunk's step runs
 // (afterChunk, then settled with the chunk's size), on the goroutine that
 // wrote the chunk's last phone; stepErr is the first error of a step.
-func (c *Client) write(ctx context.Context, ids []string, opts geelark.StartOptions, extra []asynq.Option, settled func(int)) (results []error, stepErr error) {
+func (c *Client) write(ctx context.Context, ids []string, opts geelark.StartOptions, stopAfter time.Duration, extra []asynq.Option, settled func(int)) (results []error, stepErr error) {
 	results = make([]error, len(ids))
 	var stepMu sync.Mutex
 	finish := func(ch *chunk) {
@@ -56,7 +57,7 @@ func (c *Client) write(ctx context.Context, ids []string, opts geelark.StartOpti
 	for range min(c.parallel, len(ids)) {
 		wg.Go(func() {
 			for j := range jobs {
-				j.ch.results[j.i] = c.writeOne(ctx, j.ch.ids[j.i], opts, extra)
+				j.ch.results[j.i] = c.writeOne(ctx, j.ch.ids[j.i], opts, stopAfter, extra)
 				if j.ch.left.Add(-1) == 0 {
 					finish(j.ch)
 				}
@@ -111,11 +112,11 @@ func (c *Client) chunkWritten(ctx context.Context, ch *chunk) error {
 // task was written and errDuplicate when the phone's start is pending,
 // scheduled, retrying or under way. A phone whose task has completed or
 // was archived gets a fresh task in its place.
-func (c *Client) writeOne(ctx context.Context, id string, opts geelark.StartOptions, extra []asynq.Option) error {
+func (c *Client) writeOne(ctx context.Context, id string, opts geelark.StartOptions, stopAfter time.Duration, extra []asynq.Option) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	task, err := tasks.NewStartTask(id, opts, extra...)
+	task, err := tasks.NewRetryTask(tasks.StartPhone{ID: id, Options: opts, StopAfter: stopAfter}, extra...)
 	if err != nil {
 		return err // validated before; cannot happen
 	}

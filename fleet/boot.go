@@ -36,6 +36,9 @@ type Boot struct {
 	Verdict string `json:"verdict,omitempty"`
 	// Seen is the state the last status check reported ("" before one).
 	Seen string `json:"seen,omitempty"`
+	// StopAfter, when positive, is how long after it is ready the phone
+	// is stopped (the start's stop-after; 0: the worker's max runtime).
+	StopAfter time.Duration `json:"stop_after,omitempty"`
 }
 
 // Boots is the set of booting phones, shared by every worker.

@@ -46,4 +46,5 @@ const (
 	EndpointStart  = "start"
 	EndpointList   = "list"
 	EndpointStatus = "status"
+	EndpointStop   = "stop"
 )

@@ -22,8 +22,11 @@ const (
 	ReasonBadTask = "bad_task"
 )
 
-// Actions of a DeadPhone.
-const ActionStart = "start"
+// Actions of a DeadPhone: what would not happen without a person.
+const (
+	ActionStart = "start"
+	ActionStop  = "stop"
+)
 
 // DeadPhone is one entry of the dead-letter ledger.
 type DeadPhone struct {

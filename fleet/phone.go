@@ -19,6 +19,12 @@ const (
 	EventPurged   = "purged"   // a person deleted a dead phone
 )
 
+// Steps of a phone's stop.
+const (
+	EventStopEnqueued = "stop_enqueued" // a stop was asked for (a person or a schedule)
+	EventStopped      = "stopped"       // GeeLark shut it down
+)
+
 // States of a phone as `phonestart phone ID` and enqueue's wait see it.
 const (
 	StateQueued  = "queued"  // waiting for its start call (or for its time)
@@ -29,10 +35,17 @@ const (
 	StatePurged  = "purged"  // dead, then deleted by a person
 )
 
+// States of a phone phonestart was asked to stop.
+const (
+	StateStopping = "stopping" // waiting for its stop call (or for its time)
+	StateStopped  = "stopped"  // shut down by phonestart
+)
+
 // stateOf is the state a phone is in after an event.
 var stateOf = map[string]string{
 	EventEnqueued: StateQueued, EventStarted: StateBooting, EventReady: StateReady,
 	EventRetry: StateRetry, EventDead: StateDead, EventRequeued: StateQueued, EventPurged: StatePurged,
+	EventStopEnqueued: StateStopping, EventStopped: StateStopped,
 }
 
 // EventsKey is the Redis stream of every step of every phone's life, for

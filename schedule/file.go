@@ -31,10 +31,11 @@ func (f *File) Find(name string) (*Schedule, bool) {
 }
 
 var fields = map[string]map[string]bool{
-	"top":      {"schedules": true},
-	"schedule": {"name": true, "cron": true, "time_zone": true, "catch_up": true, "options": true, "ids": true, "ids_file": true, "select": true},
-	"options":  {"width": true, "center": true, "hide_sidebar": true, "display_timer": true, "hide_library": true, "hide_mirror": true},
-	"select":   {"group_name": true, "tags": true, "remark": true, "serial_name": true},
+	"top": {"schedules": true},
+	"schedule": {"name": true, "cron": true, "time_zone": true, "catch_up": true, "options": true, "ids": true, "ids_file": true, "select": true,
+		"action": true, "stop_after": true},
+	"options": {"width": true, "center": true, "hide_sidebar": true, "display_timer": true, "hide_library": true, "hide_mirror": true},
+	"select":  {"group_name": true, "tags": true, "remark": true, "serial_name": true},
 }
 
 // Load reads and checks a schedules file. Every problem is reported as
@@ -122,11 +123,13 @@ func value(n *yaml.Node, key string) *yaml.Node {
 }
 
 type rawSchedule struct {
-	Name     string `yaml:"name"`
-	Cron     string `yaml:"cron"`
-	TimeZone string `yaml:"time_zone"`
-	CatchUp  string `yaml:"catch_up"`
-	Options  struct {
+	Name      string `yaml:"name"`
+	Cron      string `yaml:"cron"`
+	TimeZone  string `yaml:"time_zone"`
+	CatchUp   string `yaml:"catch_up"`
+	Action    string `yaml:"action"`
+	StopAfter string `yaml:"stop_after"`
+	Options   struct {
 		Width        int  `yaml:"width"`
 		Center       *int `yaml:"center"`
 		HideSidebar  bool `yaml:"hide_sidebar"`
@@ -208,6 +211,21 @@ func (p *parser) schedule(n *yaml.Node) (*Schedule, error) {
 		DisplayTimer: o.DisplayTimer, HideLibrary: o.HideLibrary, HideMirror: o.HideMirror}
 	if err := s.Options.Validate(); err != nil {
 		return nil, p.errf(at("options"), r.Name, "options: %v", err)
+	}
+	if r.StopAfter != "" {
+		d, err := time.ParseDuration(r.StopAfter)
+		if err != nil || d <= 0 {
+			return nil, p.errf(at("stop_after"), r.Name, "stop_after %q: want a positive duration such as 8h", r.StopAfter)
+		}
+		s.StopAfter = d
+	}
+	s.Action = r.Action
+	if err := checkAction(s.Action, s.Options, s.StopAfter); err != nil {
+		where := at("action")
+		if r.Action == ActionStop && value(n, "options") != nil {
+			where = at("options")
+		}
+		return nil, p.errf(where, r.Name, "%v", err)
 	}
 
 	sources := 0

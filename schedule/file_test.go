@@ -164,8 +164,14 @@ func TestParseAcceptsTheREADMEExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.Schedules) != 3 {
+	if len(f.Schedules) != 4 {
 		t.Fatalf("%d schedules", len(f.Schedules))
+	}
+	if e, _ := f.Find("shop-eu-evening"); e == nil || e.Action != ActionStop || e.Select == nil {
+		t.Fatalf("shop-eu-evening: %+v", e)
+	}
+	if s, _ := f.Find("smoke-test"); s == nil || s.StopAfter != 10*time.Minute {
+		t.Fatalf("smoke-test: %+v", s)
 	}
 	s, _ := f.Find("shop-eu-morning")
 	if s.Select == nil || s.Select.GroupName != "Shop-EU" || s.Options.Width != 400 || s.Location.String() != "Europe/Berlin" {

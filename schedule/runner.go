@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -87,6 +88,9 @@ type TickReport struct {
 	Selected   int  `json:"selected"`
 	Enqueued   int  `json:"enqueued"`
 	Duplicates int  `json:"duplicates"`
+	// Stop schedules: Enqueued counts the stops enqueued, and
+	// CancelledStarts the waiting starts they cancelled.
+	CancelledStarts int `json:"cancelled_starts,omitempty"`
 }
 
 // errNoLister is a selection with no list endpoint to resolve it.
@@ -169,8 +173,16 @@ func (r *Runner) fire(ctx context.Context, s *Schedule, tick time.Time) (rep Tic
 	}
 	rep.Fired = true
 	if len(ids) > 0 {
-		er, err := r.cfg.Enqueue.Start(work, enqueue.Request{IDs: ids, Options: s.Options})
-		rep.Enqueued, rep.Duplicates = er.Enqueued, len(er.Duplicates)
+		var err error
+		if s.Action == ActionStop {
+			var sr enqueue.StopReport
+			sr, err = r.cfg.Enqueue.Stop(work, enqueue.StopRequest{IDs: ids})
+			rep.Enqueued, rep.Duplicates, rep.CancelledStarts = sr.Stopped, len(sr.Duplicates), sr.CancelledStarts
+		} else {
+			var er enqueue.Report
+			er, err = r.cfg.Enqueue.Start(work, enqueue.Request{IDs: ids, Options: s.Options, StopAfter: s.StopAfter})
+			rep.Enqueued, rep.Duplicates = er.Enqueued, len(er.Duplicates)
+		}
 		if errors.Is(context.Cause(work), errLostClaim) {
 			return lost()
 		}
@@ -182,8 +194,8 @@ func (r *Runner) fire(ctx context.Context, s *Schedule, tick time.Time) (rep Tic
 		return rep, time.Time{}, fmt.Errorf("schedule %q: phones enqueued, but %w", s.Name, err)
 	}
 	fired = true
-	log.Info("schedule fired", zap.Int("selected", rep.Selected), zap.Int("enqueued", rep.Enqueued),
-		zap.Int("duplicates", rep.Duplicates))
+	log.Info("schedule fired", zap.String("action", cmp.Or(s.Action, ActionStart)), zap.Int("selected", rep.Selected),
+		zap.Int("enqueued", rep.Enqueued), zap.Int("duplicates", rep.Duplicates))
 	return rep, time.Time{}, nil
 }
 

@@ -24,7 +24,13 @@ const (
 	MaxCatchUp = 24 * time.Hour
 )
 
-// Schedule is one named start-up. Load and Parse build Schedules from a
+// Actions of a Schedule.
+const (
+	ActionStart = "start"
+	ActionStop  = "stop"
+)
+
+// Schedule is one named start-up or shut-down. Load and Parse build Schedules from a
 // file; New builds one in code. A Schedule built by hand (a struct literal)
 // works too: Next reads Cron and Location (or TimeZone) each time, and
 // Validate says what is missing. A Runner refuses a Schedule that Validate
@@ -44,7 +50,13 @@ type Schedule struct {
 	// ran is fired by a scheduler starting, until then. 0 means
 	// DefaultCatchUp; otherwise MinCatchUp..MaxCatchUp.
 	CatchUp time.Duration
+	// Action is what a tick does to the phones: ActionStart (the default,
+	// also for "") or ActionStop.
+	Action  string
 	Options geelark.StartOptions
+	// StopAfter, for a start schedule, stops each phone that long after it
+	// is ready (the billing guard; see enqueue.Request.StopAfter).
+	StopAfter time.Duration
 	// The phones: exactly one of IDs (read from ids or ids_file) and Select
 	// (resolved through the list endpoint at each tick).
 	IDs    []string
@@ -167,6 +179,9 @@ func (s *Schedule) Validate() error {
 	if err := s.Options.Validate(); err != nil {
 		return fail(fmt.Errorf("options: %w", err))
 	}
+	if err := checkAction(s.Action, s.Options, s.StopAfter); err != nil {
+		return fail(err)
+	}
 	switch {
 	case len(s.IDs) > 0 && s.Select != nil:
 		return fail(errors.New("give only one of IDs and Select"))
@@ -182,6 +197,26 @@ func (s *Schedule) Validate() error {
 		if err := checkSelect(*s.Select); err != nil {
 			return fail(fmt.Errorf("select: %w", err))
 		}
+	}
+	return nil
+}
+
+// checkAction refuses an unknown action, and start settings on a stop.
+func checkAction(action string, opts geelark.StartOptions, stopAfter time.Duration) error {
+	switch action {
+	case "", ActionStart:
+		if stopAfter < 0 {
+			return fmt.Errorf("stop_after %v is negative", stopAfter)
+		}
+	case ActionStop:
+		if opts != (geelark.StartOptions{}) {
+			return errors.New("options are for starts: a stop schedule takes none")
+		}
+		if stopAfter != 0 {
+			return errors.New("stop_after is for starts: a stop schedule takes none")
+		}
+	default:
+		return fmt.Errorf("action %q: want start or stop", action)
 	}
 	return nil
 }

@@ -39,6 +39,10 @@ type StartPhone struct {
 	// phone that failed to boot is started again by a new task that
 	// carries them on, so max attempts spans boots. 0 for a new request.
 	Attempts int `json:"attempts,omitempty"`
+	// StopAfter, when positive, asks for a stop of the phone that long
+	// after it became ready (or after its start was accepted, with boot
+	// confirmation off): the billing guard. In nanoseconds on the wire.
+	StopAfter time.Duration `json:"stop_after,omitempty"`
 }
 
 // Validate reports the first problem with the payload.
@@ -48,6 +52,9 @@ func (p StartPhone) Validate() error {
 	}
 	if p.Attempts < 0 || p.Attempts > MaxRetry {
 		return fmt.Errorf("attempts %d is outside 0..%d", p.Attempts, MaxRetry)
+	}
+	if p.StopAfter < 0 {
+		return fmt.Errorf("stop_after %v is negative", p.StopAfter)
 	}
 	return p.Options.Validate()
 }

@@ -22,9 +22,12 @@ type request struct {
 	id      string
 	attempt int                  // the phone's attempt this call is, from 1
 	opts    geelark.StartOptions // for the boot record
-	added   time.Time
-	done    chan result // buffered: the sender never blocks
-	taken   bool        // in a call; guarded by batcher.mu
+	// stopAfter is the start's stop-after (the billing guard), for the
+	// boot record; 0 for stops.
+	stopAfter time.Duration
+	added     time.Time
+	done      chan result // buffered: the sender never blocks
+	taken     bool        // in a call; guarded by batcher.mu
 }
 
 // group holds the phones waiting for a call with one option set.
@@ -75,7 +78,13 @@ func afterFunc(d time.Duration, f func()) timer { return time.AfterFunc(d, f) }
 // done). Once the phone is in a call, start waits for the call's word, or
 // for ctx.
 func (b *batcher) start(ctx, wait context.Context, id string, attempt int, opts geelark.StartOptions) result {
-	r := &request{id: id, attempt: attempt, opts: opts, added: b.now(), done: make(chan result, 1)}
+	return b.startGuarded(ctx, wait, id, attempt, opts, 0)
+}
+
+// startGuarded is start for a phone with a stop-after (the billing guard),
+// which its boot record carries.
+func (b *batcher) startGuarded(ctx, wait context.Context, id string, attempt int, opts geelark.StartOptions, stopAfter time.Duration) result {
+	r := &request{id: id, attempt: attempt, opts: opts, stopAfter: stopAfter, added: b.now(), done: make(chan result, 1)}
 	key := opts.Key()
 	b.mu.Lock()
 	if b.draining {

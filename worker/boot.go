@@ -46,13 +46,14 @@ func (w *Worker) booting(opts geelark.StartOptions, batch []*request, res *geela
 		}
 		evs = append(evs, fleet.Event{Phone: r.id, Event: fleet.EventStarted, Attempt: r.attempt, URL: o.URL, At: now})
 		boots = append(boots, fleet.Boot{ID: r.id, Attempt: r.attempt, Options: opts, URL: o.URL,
-			StartedAt: now, Deadline: now.Add(w.cfg.BootTimeout)})
+			StartedAt: now, Deadline: now.Add(w.cfg.BootTimeout), StopAfter: r.stopAfter})
 	}
 	if len(evs) == 0 {
 		return
 	}
 	w.record(evs...)
 	if w.cfg.BootTimeout <= 0 {
+		w.guardStops(now, boots...) // billing guard: counted from the start
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -163,6 +164,7 @@ func (w *Worker) bootReady(ctx context.Context, bt fleet.Boot, by string) {
 	if err := w.boots.Done(ctx, bt.ID); err != nil {
 		w.log.Warn("cannot clear a confirmed boot in Redis", zap.String("id", bt.ID), zap.Error(err))
 	}
+	w.guardStops(now, bt) // billing guard: counted from ready
 	w.metrics.booted(now.Sub(bt.StartedAt), by)
 	w.stats.add(func(s *Stats) { s.Ready++ })
 }
@@ -196,7 +198,7 @@ func (w *Worker) bootFailed(ctx context.Context, bt fleet.Boot, reason, msg stri
 // carrying its attempts, in delay. Its completed task is replaced; a phone
 // enqueued again meanwhile by someone else is left to that task.
 func (w *Worker) startAgain(ctx context.Context, bt fleet.Boot, delay time.Duration) error {
-	t, err := tasks.NewRetryTask(tasks.StartPhone{ID: bt.ID, Options: bt.Options, Attempts: bt.Attempt}, asynq.ProcessIn(delay))
+	t, err := tasks.NewRetryTask(tasks.StartPhone{ID: bt.ID, Options: bt.Options, Attempts: bt.Attempt, StopAfter: bt.StopAfter}, asynq.ProcessIn(delay))
 	if err != nil {
 		return err
 	}

@@ -36,6 +36,11 @@ type Starter interface {
 	StartPhones(ctx context.Context, ids []string, opts geelark.StartOptions) (*geelark.StartResult, error)
 }
 
+// Stopper stops phones; *geelark.Client is one.
+type Stopper interface {
+	StopPhones(ctx context.Context, ids []string) (*geelark.StopResult, error)
+}
+
 // StatusChecker reports phones' power states; *geelark.Client is one.
 type StatusChecker interface {
 	StatusPhones(ctx context.Context, ids []string) (*geelark.StatusResult, error)
@@ -65,6 +70,17 @@ type Config struct {
 	// StatusLimiter meters status calls (GeeLark meters each endpoint on
 	// its own); nil calls unmetered.
 	StatusLimiter Limiter
+	// Stop stops phones (stop tasks, tasks.StopQueue). Default: API, when
+	// it is a Stopper too (*geelark.Client is); without one, stop tasks
+	// wait unprocessed.
+	Stop Stopper
+	// StopLimiter meters stop calls; nil calls unmetered.
+	StopLimiter Limiter
+	// MaxRuntime, when positive, stops every phone this worker started
+	// without a stop-after of its own that long after it became ready (or
+	// after its start was accepted, with boot confirmation off). Default 0:
+	// off.
+	MaxRuntime time.Duration
 	// BootPoll is how long after a start call a booting phone is first
 	// checked with the status endpoint, and then between checks. Default
 	// 10s.
@@ -164,6 +180,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	def(&c.ShutdownTimeout, c.CallTimeout+shutdownMargin)
 	def(&c.PollInterval, time.Second)
+	if c.Stop == nil {
+		c.Stop, _ = c.API.(Stopper)
+	}
 
 	switch {
 	case c.BatchSize < 1 || c.BatchSize > geelark.MaxStartIDs:
@@ -194,6 +213,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, configErr("BootPoll", "BootPoll %v is not positive", c.BootPoll)
 	case c.DeadRetention < 0:
 		return c, configErr("DeadRetention", "DeadRetention %v is negative", c.DeadRetention)
+	case c.MaxRuntime < 0:
+		return c, configErr("MaxRuntime", "MaxRuntime %v is negative", c.MaxRuntime)
 	case c.PollInterval <= 0:
 		return c, configErr("PollInterval", "PollInterval %v is not positive", c.PollInterval)
 	}

@@ -41,6 +41,9 @@ func (h *startHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	attempt += p.Attempts // attempts of earlier tasks: boots that failed
+	if err := w.stopInFlight(ctx, p.ID); err != nil {
+		return err // one phone, one intent: its stop goes first
+	}
 	var res result
 	if lp, on := w.local.get(w.cfg.Now()); on {
 		err = &pausedError{p: lp, soon: true}
@@ -56,7 +59,7 @@ func (h *startHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 			wait, cancel = context.WithDeadline(ctx, d.Add(-2*w.cfg.CallTimeout))
 			defer cancel()
 		}
-		res = w.batcher.start(ctx, wait, p.ID, attempt, p.Options)
+		res = w.batcher.startGuarded(ctx, wait, p.ID, attempt, p.Options, p.StopAfter)
 		err = h.settle(ctx, t, res)
 	}
 	var pe *PhoneError

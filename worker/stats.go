@@ -17,6 +17,8 @@ type Stats struct {
 	Unknown    int         // calls whose outcome was unknown
 	Ready      int         // booting phones this worker confirmed usable
 	BootFailed int         // booting phones that failed to boot (started again or dead)
+	StopCalls  int         // stop calls made
+	Stopped    int         // phones settled as stopped
 }
 
 // MeanIDsPerCall is CallIDs / Calls.

@@ -43,6 +43,9 @@ type Worker struct {
 	beat      context.CancelFunc
 	bootsDone chan struct{} // closed when watchBoots returns
 	batcher   *batcher
+	stops     *batcher // stop tasks, within the stop endpoint's budget
+	stopping  *fleet.Stopping
+	stopStats *stopMetrics // nil without Config.Registerer
 	stats     *counters
 	metrics   *Metrics // nil without Config.Registerer
 
@@ -77,9 +80,12 @@ func New(cfg Config) (*Worker, error) {
 		}
 	}
 	w.batcher = newBatcher(cfg.BatchSize, cfg.BatchWait, time.Now, w.admit, w.send)
+	if err := w.newStops(); err != nil {
+		return nil, err
+	}
 	w.srv = asynq.NewServerFromRedisClient(cfg.Redis, asynq.Config{
 		Concurrency:              cfg.Concurrency,
-		Queues:                   map[string]int{tasks.Queue: 1},
+		Queues:                   map[string]int{tasks.Queue: 1, tasks.StopQueue: 1},
 		RetryDelayFunc:           w.retryDelay,
 		IsFailure:                isFailure,
 		ShutdownTimeout:          cfg.ShutdownTimeout,
@@ -95,6 +101,7 @@ func New(cfg Config) (*Worker, error) {
 func (w *Worker) Start() error {
 	mux := asynq.NewServeMux()
 	mux.Handle(tasks.TypeStartPhone, &startHandler{w: w})
+	mux.Handle(tasks.TypeStopPhone, &stopHandler{w: w})
 	if err := w.srv.Start(mux); err != nil {
 		return fmt.Errorf("worker: start: %w", err)
 	}
@@ -136,6 +143,7 @@ func (w *Worker) Shutdown(ctx context.Context) error {
 			w.log.Info("worker stopping: no new tasks; finishing calls in flight")
 			w.srv.Stop()
 			w.batcher.drain()
+			w.stops.drain()
 			w.srv.Shutdown()
 			if w.beat != nil {
 				w.beat()

@@ -141,6 +141,11 @@ func (a *Admin) Requeue(ctx context.Context, all bool, ids []string) (int, error
 	err := a.each(ctx, all, ids, func(sel []DeadPhone) error {
 		byOpts := map[string]*enqueue.Request{}
 		var order []string
+		sel, stops, err := a.requeueStops(ctx, sel) // dead stops are stopped again
+		n += stops
+		if err != nil {
+			return err
+		}
 		for _, d := range sel {
 			k := d.Options.Key()
 			if byOpts[k] == nil {

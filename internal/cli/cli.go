@@ -36,6 +36,8 @@ func commands() []command {
 		{name: "worker", args: "[flags]", summary: "start phones from the queue until SIGINT/SIGTERM", run: runWorker},
 		{name: "enqueue", args: "[flags] (ID... | --file F)",
 			summary: "ask for phones to be started, now (default), --at a time or --in a while; --file - reads standard input; --wait until they are ready", run: runEnqueue},
+		{name: "stop", args: "[--json] [--at RFC3339 | --in DURATION] (ID... | --file F)",
+			summary: "stop (shut down) phones, now or later; cancels their waiting starts", run: runStop},
 		{name: "cancel", args: "[--json] (ID... | --file F)",
 			summary: "remove phones' pending, scheduled or retrying starts (not those being started now)", run: runCancel},
 		{name: "status", args: "[--json | --watch]", summary: "phones by state, the API budget and any pause; --watch keeps it live", run: runStatus},

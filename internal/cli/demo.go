@@ -72,7 +72,7 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 		Redis: rdb, API: api, Logger: log, Limiter: demoLimiter(rdb, fleet.EndpointStart),
 		Status: api, StatusLimiter: demoLimiter(rdb, fleet.EndpointStatus), BootPoll: time.Second,
 		RetryBase: time.Second, RetryMax: 4 * time.Second, PollInterval: 200 * time.Millisecond,
-	})
+		StopLimiter: demoLimiter(rdb, fleet.EndpointStop)})
 	if err != nil {
 		return err
 	}
@@ -106,11 +106,14 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 	}
 	adm := admin.New(rdb, enq)
 	err = demoProgress(ctx, out, adm, fleet.NewBoots(rdb), w, fake, phones, began, timeout)
-	_ = w.Shutdown(context.Background())
-	if err != nil {
-		return err
+	if err == nil {
+		err = demoSummary(ctx, out, adm, w, fake, phones, began)
 	}
-	return demoSummary(ctx, out, adm, w, fake, phones, began)
+	if err == nil {
+		err = demoStop(ctx, out, rdb, enq, w, fake, ids, timeout) // it ends by stopping what it started
+	}
+	_ = w.Shutdown(context.Background())
+	return err
 }
 
 func demoProgress(ctx context.Context, out io.Writer, adm *admin.Admin, boots *fleet.Boots, w *worker.Worker,
@@ -167,6 +170,9 @@ func demoSummary(ctx context.Context, out io.Writer, adm *admin.Admin, w *worker
 	var calls []geelarktest.Call
 	ids, statusCalls, statusIDs := 0, 0, 0
 	for _, c := range fake.Calls() {
+		if c.Path == geelark.StopPath {
+			continue // none yet: the demo stops its phones after this summary
+		}
 		if c.Path == geelark.StatusPath {
 			statusCalls++
 			statusIDs += len(c.IDs)

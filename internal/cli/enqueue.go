@@ -22,7 +22,7 @@ func runEnqueue(ctx context.Context, args []string, env Env) error {
 		width                                                      int
 		center, at, file                                           string
 		in                                                         time.Duration
-		retention                                                  time.Duration
+		retention, stopAfter                                       time.Duration
 		wait                                                       bool
 		waitTimeout, bootTimeout                                   time.Duration
 	)
@@ -35,6 +35,7 @@ func runEnqueue(ctx context.Context, args []string, env Env) error {
 	s.Bool(&hideMirror, "hide-mirror", "hide the mirror")
 	s.String(&at, "at", "", "", "start at this RFC 3339 time, e.g. 2026-11-26T07:30:00+01:00")
 	s.Duration(&in, "in", "", 0, "start this long from now, e.g. 90m", nil)
+	s.Duration(&stopAfter, "stop-after", "", 0, "stop each phone this long after it is ready, e.g. 8h (the billing guard)", nonNegative)
 	s.String(&file, "file", "", "", "read IDs from this file, one per line (# comments, blank lines allowed); - reads standard input")
 	s.Duration(&retention, "retention", "PHONESTART_RETENTION", enqueue.DefaultRetention,
 		"how long a started phone's result is kept", positive)
@@ -97,7 +98,7 @@ func runEnqueue(ctx context.Context, args []string, env Env) error {
 	if len(ids) == 0 {
 		return bad("no phone IDs: give them as arguments or with --file F (- for standard input)")
 	}
-	req.IDs = ids
+	req.IDs, req.StopAfter = ids, stopAfter
 	if err := req.Validate(); err != nil {
 		return bad("%v; nothing was enqueued", err)
 	}
@@ -132,6 +133,7 @@ func runEnqueue(ctx context.Context, args []string, env Env) error {
 		}{rep.Enqueued, len(rep.Duplicates)})
 	}
 	fmt.Fprintf(env.Stdout, "enqueued %s, %s\n", plural(rep.Enqueued, "phone"), plural(len(rep.Duplicates), "duplicate"))
+	printCancelledStops(env.Stdout, rep.CancelledStops)
 	if n := len(rep.Duplicates); n > 0 {
 		show := rep.Duplicates[:min(n, 10)]
 		more := ""

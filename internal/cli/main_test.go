@@ -173,7 +173,7 @@ func (h *harness) mustRun(stdin string, args ...string) outcome {
 }
 
 // statusKeys are the keys of `status --json`, exactly.
-var statusKeys = []string{"active", "booting", "dead", "pending", "retry", "scheduled"}
+var statusKeys = []string{"active", "booting", "dead", "pending", "retry", "scheduled", "stop_active", "stop_pending", "stop_retry", "stop_scheduled"}
 
 // status runs `status --json` and checks that it has exactly statusKeys.
 func (h *harness) status() map[string]int {

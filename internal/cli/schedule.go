@@ -64,7 +64,7 @@ func runSchedule(ctx context.Context, args []string, env Env) error {
 	if sub == "list" {
 		now := time.Now()
 		for _, sc := range f.Schedules {
-			fmt.Fprintf(env.Stdout, "%s  (%s, %s)\n", sc.Name, sc.Cron, sc.Location)
+			fmt.Fprintf(env.Stdout, "%s  (%s, %s)%s\n", sc.Name, sc.Cron, sc.Location, actionNote(sc))
 			t := now
 			for range 3 {
 				t = sc.Next(t)
@@ -101,6 +101,11 @@ func runSchedule(ctx context.Context, args []string, env Env) error {
 		}
 		if asJSON {
 			return json.NewEncoder(env.Stdout).Encode(rep)
+		}
+		if sc.Action == schedule.ActionStop {
+			fmt.Fprintf(env.Stdout, "schedule %s: selected %d, stopping %d, %s cancelled, %s\n", sc.Name, rep.Selected,
+				rep.Enqueued, plural(rep.CancelledStarts, "waiting start"), plural(rep.Duplicates, "duplicate"))
+			return nil
 		}
 		fmt.Fprintf(env.Stdout, "schedule %s: selected %d, enqueued %d, %s\n",
 			sc.Name, rep.Selected, rep.Enqueued, plural(rep.Duplicates, "duplicate"))

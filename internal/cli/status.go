@@ -58,10 +58,15 @@ func runStatus(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
+	sc, err := adm.StopCounts(ctx)
+	if err != nil {
+		return err
+	}
 	if asJSON {
-		return json.NewEncoder(env.Stdout).Encode(c)
+		return json.NewEncoder(env.Stdout).Encode(newWithStops(c, sc))
 	}
 	printCounts(env.Stdout, c)
+	printStops(env.Stdout, sc)
 	now := time.Now()
 	if used, limit, err := fleet.BudgetUsed(ctx, rdb, fleet.EndpointStart, now); err == nil && limit > 0 {
 		fmt.Fprintf(env.Stdout, "api budget %d of %d calls this minute\n", used, limit)

@@ -10,7 +10,8 @@ func TestStatusCountsPhonesByState(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	h.mustRun("", "enqueue", "5577001", "5577002", "5577003")
-	want := map[string]int{"pending": 3, "scheduled": 0, "retry": 0, "active": 0, "dead": 0, "booting": 0}
+	want := map[string]int{"pending": 3, "scheduled": 0, "retry": 0, "active": 0, "dead": 0, "booting": 0,
+		"stop_pending": 0, "stop_scheduled": 0, "stop_retry": 0, "stop_active": 0}
 	if c := h.status(); !maps.Equal(c, want) {
 		t.Fatalf("status --json after an enqueue: %v, want %v", c, want)
 	}
@@ -33,7 +34,8 @@ func TestStatusOfAnEmptyRedis(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	// Before the first enqueue asynq knows no phonestart queue.
-	want := map[string]int{"pending": 0, "scheduled": 0, "retry": 0, "active": 0, "dead": 0, "booting": 0}
+	want := map[string]int{"pending": 0, "scheduled": 0, "retry": 0, "active": 0, "dead": 0, "booting": 0,
+		"stop_pending": 0, "stop_scheduled": 0, "stop_retry": 0, "stop_active": 0}
 	if c := h.status(); !maps.Equal(c, want) {
 		t.Fatalf("status --json of an empty Redis: %v, want %v", c, want)
 	}

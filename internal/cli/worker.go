@@ -25,6 +25,7 @@ type workerFlags struct {
 	batchWait, retryBase, retryMax       time.Duration
 	maxWait, shutdownTimeout             time.Duration
 	deadRetention, bootPoll, bootTimeout time.Duration
+	maxRuntime                           time.Duration
 	logFormat, adminAddr                 string
 }
 
@@ -49,6 +50,8 @@ func (f *workerFlags) register(s *settings) {
 		"how long after a start call a booting phone is first checked, and then between checks", positive)
 	s.Duration(&f.bootTimeout, "boot-timeout", "PHONESTART_BOOT_TIMEOUT", worker.DefaultBootTimeout,
 		"how long a phone may stay Starting before it failed to boot and is started again (0: no boot confirmation)", nonNegative)
+	s.Duration(&f.maxRuntime, "max-runtime", "PHONESTART_MAX_RUNTIME", 0,
+		"stop every phone started without --stop-after this long after it is ready (0: off)", nonNegative)
 	s.Duration(&f.deadRetention, "dead-retention", "PHONESTART_DEAD_RETENTION", 0,
 		"drop dead-letter entries older than this (0: keep until requeued or purged)", nonNegative)
 	s.String(&f.logFormat, "log-format", "PHONESTART_LOG_FORMAT", "auto", "json, console, or auto (console on a terminal)")
@@ -76,6 +79,7 @@ func (f *workerFlags) config() worker.Config {
 		MaxAttempts: f.maxAttempts, RetryBase: f.retryBase, RetryMax: f.retryMax,
 		MaxWait: f.maxWait, ShutdownTimeout: f.shutdownTimeout, DeadRetention: f.deadRetention,
 		BootPoll: f.bootPoll, BootTimeout: f.bootTimeout,
+		MaxRuntime: f.maxRuntime,
 	}
 	if f.bootTimeout == 0 {
 		cfg.BootTimeout = -1 // confirmation off
@@ -137,6 +141,9 @@ func runWorker(ctx context.Context, args []string, env Env) error {
 	}
 	cfg.Status, cfg.CallTimeout = api, af.callTimeout
 	if cfg.StatusLimiter, err = lf.budget(rdb, fleet.EndpointStatus); err != nil {
+		return err
+	}
+	if cfg.StopLimiter, err = lf.budget(rdb, fleet.EndpointStop); err != nil {
 		return err
 	}
 	var reg *prometheus.Registry // nil: no admin server, no metrics
@@ -206,6 +213,7 @@ var workerVars = map[string]string{
 	"RetryBase": "PHONESTART_RETRY_BASE", "RetryMax": "PHONESTART_RETRY_MAX", "MaxWait": "PHONESTART_MAX_WAIT",
 	"ShutdownTimeout": "PHONESTART_SHUTDOWN_TIMEOUT", "CallTimeout": "GEELARK_CALL_TIMEOUT",
 	"DeadRetention": "PHONESTART_DEAD_RETENTION", "BootPoll": "PHONESTART_BOOT_POLL",
+	"MaxRuntime": "PHONESTART_MAX_RUNTIME",
 }
 
 // workerConfigErr is a refused worker configuration, naming the variable.

@@ -1,0 +1,73 @@
+package tasks
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/hibiken/asynq"
+	"github.com/phonestart/phonestart/geelark"
+)
+
+// TypeStopPhone is the asynq task type of a stop-phone task.
+const TypeStopPhone = "phone:stop"
+
+// StopQueue is the asynq queue of stop tasks. Stops have a queue of their
+// own, so that one phone can have one start task and one stop task, and so
+// that counts per queue show starts and stops side by side.
+const StopQueue = "phonestart-stop"
+
+// StopPhone is the payload of a TypeStopPhone task: one phone to shut down.
+type StopPhone struct {
+	ID string `json:"id"`
+	// Attempts counts attempts earlier tasks of this stop used; 0 for a
+	// new request.
+	Attempts int `json:"attempts,omitempty"`
+}
+
+// Validate reports the first problem with the payload.
+func (p StopPhone) Validate() error {
+	if err := geelark.ValidateID(p.ID); err != nil {
+		return err
+	}
+	if p.Attempts < 0 || p.Attempts > MaxRetry {
+		return fmt.Errorf("attempts %d is outside 0..%d", p.Attempts, MaxRetry)
+	}
+	return nil
+}
+
+// StopTaskID returns the asynq task ID of the stop task for a phone, in
+// StopQueue: one pending, scheduled, retrying or active stop per phone.
+func StopTaskID(phoneID string) string { return phoneID }
+
+// NewStopTask returns the task that stops one phone. Its ID, queue, timeout
+// and retry ceiling are set; extra options (ProcessAt, ProcessIn) are
+// appended.
+func NewStopTask(p StopPhone, extra ...asynq.Option) (*asynq.Task, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	payload, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("tasks: encode payload: %w", err)
+	}
+	taskOpts := append([]asynq.Option{
+		asynq.TaskID(StopTaskID(p.ID)),
+		asynq.Queue(StopQueue),
+		asynq.MaxRetry(MaxRetry),
+		asynq.Timeout(Timeout),
+	}, extra...)
+	return asynq.NewTask(TypeStopPhone, payload, taskOpts...), nil
+}
+
+// ParseStopPhone decodes and checks a stop-phone payload. Its errors wrap
+// asynq.SkipRetry: retrying cannot fix a payload.
+func ParseStopPhone(payload []byte) (StopPhone, error) {
+	var p StopPhone
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return p, fmt.Errorf("tasks: bad %s payload: %v: %w", TypeStopPhone, err, asynq.SkipRetry)
+	}
+	if err := p.Validate(); err != nil {
+		return p, fmt.Errorf("tasks: bad %s payload: %v: %w", TypeStopPhone, err, asynq.SkipRetry)
+	}
+	return p, nil
+}
