@@ -37,9 +37,6 @@ const (
 	deadTimeKey = Prefix + "dead:time"
 )
 
-// sentKey marks a phone whose start call is out and whose answer has not
-// been heard: phonestart:sent:<id>.
-func sentKey(id string) string { return Prefix + "sent:" + id }
 
 // Endpoint names of the budgets: GeeLark meters each endpoint on its own.
 const (

@@ -107,32 +107,45 @@ func NewJournal(rdb redis.UniversalClient, max int) *Journal {
 	return &Journal{rdb: rdb, max: int64(max)}
 }
 
-// recordEvent appends one event to the stream (KEYS[1]) and sets the
-// phone's state (KEYS[2]) unless the phone had an event after the stream
-// entry ARGV[12] (when not ""): a step a worker took after the caller
-// began is newer than what the caller reports.
-// ARGV: 1 max, 2 id, 3 event, 4 attempt, 5 code, 6 reason, 7 msg, 8 url,
-// 9 at, 10 state, 11 flags ("r": reset the state first, "u": set the url),
-// 12 mark, 13 ttl seconds.
-var recordEvent = redis.NewScript(`
-local sid = redis.call("XADD", KEYS[1], "MAXLEN", "~", ARGV[1], "*",
-  "id", ARGV[2], "event", ARGV[3], "attempt", ARGV[4], "code", ARGV[5],
-  "reason", ARGV[6], "msg", ARGV[7], "url", ARGV[8], "at", ARGV[9])
-if ARGV[12] ~= "" then
-  local seq = redis.call("HGET", KEYS[2], "seq")
-  if seq then
-    local a1, a2 = string.match(seq, "(%d+)-(%d+)")
-    local b1, b2 = string.match(ARGV[12], "(%d+)-(%d+)")
-    a1, a2, b1, b2 = tonumber(a1), tonumber(a2), tonumber(b1 or 0), tonumber(b2 or 0)
-    if a1 > b1 or (a1 == b1 and a2 > b2) then return sid end
+// recordEvents appends events to the stream (KEYS[1]) and sets each
+// phone's state (KEYS[1+i]) unless the phone had an event after the stream
+// entry ARGV[2] (when not ""): a step a worker took after the caller began
+// is newer than what the caller reports. ARGV[1] caps the stream, ARGV[3]
+// is the states' TTL in seconds; then 10 values per event: id, event,
+// attempt, code, reason, msg, url, at, state, flags ("r": reset the state
+// first, "u": set the url).
+var recordEvents = redis.NewScript(`
+local mark = ARGV[2]
+local b1, b2
+if mark ~= "" then
+  local x, y = string.match(mark, "(%d+)-(%d+)")
+  b1, b2 = tonumber(x or 0), tonumber(y or 0)
+end
+for i = 1, #KEYS - 1 do
+  local o = 3 + (i - 1) * 10
+  local key = KEYS[1 + i]
+  local sid = redis.call("XADD", KEYS[1], "MAXLEN", "~", ARGV[1], "*",
+    "id", ARGV[o+1], "event", ARGV[o+2], "attempt", ARGV[o+3], "code", ARGV[o+4],
+    "reason", ARGV[o+5], "msg", ARGV[o+6], "url", ARGV[o+7], "at", ARGV[o+8])
+  local newer = false
+  if mark ~= "" then
+    local seq = redis.call("HGET", key, "seq")
+    if seq then
+      local x, y = string.match(seq, "(%d+)-(%d+)")
+      local a1, a2 = tonumber(x), tonumber(y)
+      newer = a1 > b1 or (a1 == b1 and a2 > b2)
+    end
+  end
+  if not newer then
+    local flags = ARGV[o+10]
+    if string.find(flags, "r") then redis.call("DEL", key) end
+    redis.call("HSET", key, "state", ARGV[o+9], "since", ARGV[o+8], "attempt", ARGV[o+3], "code", ARGV[o+4],
+      "reason", ARGV[o+5], "msg", ARGV[o+6], "seq", sid)
+    if string.find(flags, "u") then redis.call("HSET", key, "url", ARGV[o+7]) end
+    redis.call("EXPIRE", key, ARGV[3])
   end
 end
-if string.find(ARGV[11], "r") then redis.call("DEL", KEYS[2]) end
-redis.call("HSET", KEYS[2], "state", ARGV[10], "since", ARGV[9], "attempt", ARGV[4], "code", ARGV[5],
-  "reason", ARGV[6], "msg", ARGV[7], "seq", sid)
-if string.find(ARGV[11], "u") then redis.call("HSET", KEYS[2], "url", ARGV[8]) end
-redis.call("EXPIRE", KEYS[2], ARGV[13])
-return sid`)
+return #KEYS - 1`)
 
 // Record appends evs to the stream and updates each phone's state, in one
 // round trip.
@@ -152,8 +165,15 @@ func (j *Journal) RecordSince(ctx context.Context, mark string, evs ...Event) er
 	if mark == "0" {
 		mark = "0-0"
 	}
-	return pipelineScript(ctx, j.rdb, recordEvent, func(pipe redis.Pipeliner) {
-		for _, e := range evs {
+	// One script call per 200 events: one round trip for a whole call's
+	// phones.
+	for lo := 0; lo < len(evs); lo += 200 {
+		part := evs[lo:min(lo+200, len(evs))]
+		keys := make([]string, 1, 1+len(part))
+		keys[0] = EventsKey
+		args := make([]any, 0, 3+10*len(part))
+		args = append(args, j.max, mark, int64(PhoneTTL/time.Second))
+		for _, e := range part {
 			at := e.At.UTC()
 			if at.IsZero() {
 				at = time.Now().UTC()
@@ -165,11 +185,15 @@ func (j *Journal) RecordSince(ctx context.Context, mark string, evs ...Event) er
 			if e.Event == EventStarted || e.URL != "" {
 				flags += "u"
 			}
-			recordEvent.EvalSha(ctx, pipe, []string{EventsKey, phoneKey(e.Phone)},
-				j.max, e.Phone, e.Event, e.Attempt, e.Code, e.Reason, e.Msg, e.URL, at.Format(time.RFC3339Nano),
-				stateOf[e.Event], flags, mark, int64(PhoneTTL/time.Second))
+			keys = append(keys, phoneKey(e.Phone))
+			args = append(args, e.Phone, e.Event, e.Attempt, e.Code, e.Reason, e.Msg, e.URL,
+				at.Format(time.RFC3339Nano), stateOf[e.Event], flags)
 		}
-	})
+		if err := recordEvents.Run(ctx, j.rdb, keys, args...).Err(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // States returns the current state of each of ids (State "" when unknown).
