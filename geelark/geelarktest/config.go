@@ -40,6 +40,9 @@ type Config struct {
 	// were processed. A client that gives up in the meantime gets no reply,
 	// but the phones of a start call did start.
 	Latency time.Duration
+	// StartLatency, when set, replaces Latency for start calls alone: a
+	// slow start call while the other endpoints answer at once.
+	StartLatency time.Duration
 	// Default returns the outcome of a phone that has no Script. attempt
 	// counts from 1: the number of calls carrying id that reached phone
 	// processing, this one included. Nil means every phone starts. It is

@@ -38,7 +38,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a := f.handle(r.URL.Path, r.Header, read(r.Body))
-	if !f.wait(r.Context()) {
+	if !f.wait(r.Context(), r.URL.Path) {
 		return // the client is gone: there is no one to answer
 	}
 	a.write(w)
@@ -160,11 +160,15 @@ func (f *Fake) outcome(id string, attempt int) Reply {
 
 // wait waits out Config.Latency. It reports false when ctx ends first, and
 // aborts the connection when the Server is closed meanwhile.
-func (f *Fake) wait(ctx context.Context) bool {
-	if f.cfg.Latency <= 0 {
+func (f *Fake) wait(ctx context.Context, path string) bool {
+	d := f.cfg.Latency
+	if f.cfg.StartLatency > 0 && path == geelark.StartPath {
+		d = f.cfg.StartLatency
+	}
+	if d <= 0 {
 		return true
 	}
-	t := time.NewTimer(f.cfg.Latency)
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
