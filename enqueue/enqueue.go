@@ -236,10 +236,9 @@ func (r Request) Validate() error {
 	}
 	if err := r.Options.Validate(); err != nil {
 		field := "options"
-		if r.Options.Width != 0 && (r.Options.Width < geelark.MinWidth || r.Options.Width > geelark.MaxWidth) {
-			field = "width"
-		} else if r.Options.Center != nil {
-			field = "center"
+		var oe *geelark.OptionError
+		if errors.As(err, &oe) {
+			field = oe.Field
 		}
 		return &InputError{Field: field, Err: err}
 	}

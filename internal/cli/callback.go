@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/phonestart/phonestart/geelark"
-	"github.com/phonestart/phonestart/internal/adminhttp"
+	"github.com/phonestart/phonestart/internal/adminserver"
 )
 
 const callbackUsage = `usage:
@@ -45,8 +45,8 @@ func runCallback(ctx context.Context, args []string, env Env) error {
 	}
 	fmt.Fprintf(env.Stdout, "callback URL set to %s at %s: GeeLark now POSTs the account's phone events there (it replaces any URL set before)\n",
 		raw, api.BaseURL())
-	if u, _ := url.Parse(raw); !strings.HasSuffix(u.Path, adminhttp.CallbackPath) {
-		fmt.Fprintf(env.Stdout, "note: phonestart's admin server takes callbacks at %s; this URL's path is %q\n", adminhttp.CallbackPath, u.Path)
+	if u, _ := url.Parse(raw); !strings.HasSuffix(u.Path, adminserver.CallbackPath) {
+		fmt.Fprintf(env.Stdout, "note: phonestart's admin server takes callbacks at %s; this URL's path is %q\n", adminserver.CallbackPath, u.Path)
 	}
 	fmt.Fprintln(env.Stdout, "workers confirm boots from it when run with PHONESTART_CALLBACK=on, key-mode credentials, and an admin server GeeLark can reach")
 	return nil
@@ -57,13 +57,13 @@ type callbackFlags struct{ mode string }
 
 func (c *callbackFlags) register(s *settings) {
 	s.String(&c.mode, "callback", "PHONESTART_CALLBACK", "off",
-		"on: the admin server accepts GeeLark's signed callbacks at "+adminhttp.CallbackPath+" (needs GEELARK_APP_ID and GEELARK_API_KEY)")
+		"on: the admin server accepts GeeLark's signed callbacks at "+adminserver.CallbackPath+" (needs GEELARK_APP_ID and GEELARK_API_KEY)")
 }
 
 // config returns the admin server's Callbacks: nil when off. On needs
 // key-mode credentials, which GeeLark signs its callbacks with, and an
 // admin server.
-func (c *callbackFlags) config(af *apiFlags, adminAddr string) (*adminhttp.Callbacks, error) {
+func (c *callbackFlags) config(af *apiFlags, adminAddr string) (*adminserver.Callbacks, error) {
 	switch strings.ToLower(c.mode) {
 	case "off", "":
 		return nil, nil
@@ -77,5 +77,5 @@ func (c *callbackFlags) config(af *apiFlags, adminAddr string) (*adminhttp.Callb
 	if adminAddr == "" {
 		return nil, bad("PHONESTART_CALLBACK=on needs the admin server, which takes the callbacks: set PHONESTART_ADMIN_ADDR")
 	}
-	return &adminhttp.Callbacks{AppID: af.appID, APIKey: af.apiKey}, nil
+	return &adminserver.Callbacks{AppID: af.appID, APIKey: af.apiKey}, nil
 }

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/phonestart/phonestart/geelark"
-	"github.com/phonestart/phonestart/internal/admin"
+	"github.com/phonestart/phonestart/internal/queueadmin"
 )
 
 const deadUsage = `usage:
@@ -103,7 +103,7 @@ func runDead(ctx context.Context, args []string, env Env) error {
 
 // listDead prints the ledger page by page, so that a large one is never
 // held whole.
-func listDead(ctx context.Context, env Env, adm *admin.Admin, asJSON bool, limit int, after string) error {
+func listDead(ctx context.Context, env Env, adm *queueadmin.Admin, asJSON bool, limit int, after string) error {
 	out := bufio.NewWriter(env.Stdout)
 	defer out.Flush()
 	enc := json.NewEncoder(out)

@@ -19,7 +19,7 @@ import (
 	"github.com/phonestart/phonestart/enqueue"
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/geelark/geelarktest"
-	"github.com/phonestart/phonestart/internal/admin"
+	"github.com/phonestart/phonestart/internal/queueadmin"
 	"github.com/phonestart/phonestart/worker"
 )
 
@@ -104,7 +104,7 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 	if err := w.Start(); err != nil {
 		return err
 	}
-	adm := admin.New(rdb, enq)
+	adm := queueadmin.New(rdb, enq)
 	err = demoProgress(ctx, out, adm, fleet.NewBoots(rdb), w, fake, phones, began, timeout)
 	if err == nil {
 		err = demoSummary(ctx, out, adm, w, fake, phones, began)
@@ -116,7 +116,7 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 	return err
 }
 
-func demoProgress(ctx context.Context, out io.Writer, adm *admin.Admin, boots *fleet.Boots, w *worker.Worker,
+func demoProgress(ctx context.Context, out io.Writer, adm *queueadmin.Admin, boots *fleet.Boots, w *worker.Worker,
 	fake *geelarktest.Server, phones int, began time.Time, timeout time.Duration) error {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -156,7 +156,7 @@ func demoProgress(ctx context.Context, out io.Writer, adm *admin.Admin, boots *f
 	}
 }
 
-func demoSummary(ctx context.Context, out io.Writer, adm *admin.Admin, w *worker.Worker,
+func demoSummary(ctx context.Context, out io.Writer, adm *queueadmin.Admin, w *worker.Worker,
 	fake *geelarktest.Server, phones int, began time.Time) error {
 	st := w.Stats()
 	byCode, err := adm.DeadByCode(ctx)

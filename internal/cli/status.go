@@ -12,11 +12,11 @@ import (
 	"github.com/phonestart/phonestart/enqueue"
 	"github.com/phonestart/phonestart/fleet"
 	"github.com/phonestart/phonestart/geelark"
-	"github.com/phonestart/phonestart/internal/admin"
+	"github.com/phonestart/phonestart/internal/queueadmin"
 )
 
 // connect parses nothing more: it opens Redis and checks that it answers.
-func connect(ctx context.Context, rf *redisFlags) (*redis.Client, *admin.Admin, error) {
+func connect(ctx context.Context, rf *redisFlags) (*redis.Client, *queueadmin.Admin, error) {
 	rdb, err := rf.dial(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -26,7 +26,7 @@ func connect(ctx context.Context, rf *redisFlags) (*redis.Client, *admin.Admin, 
 		rdb.Close()
 		return nil, nil, err
 	}
-	return rdb, admin.New(rdb, enq), nil
+	return rdb, queueadmin.New(rdb, enq), nil
 }
 
 func runStatus(ctx context.Context, args []string, env Env) error {
@@ -85,7 +85,7 @@ func runStatus(ctx context.Context, args []string, env Env) error {
 	return nil
 }
 
-func printCounts(w io.Writer, c admin.Counts) {
+func printCounts(w io.Writer, c queueadmin.Counts) {
 	fmt.Fprintf(w, "pending    %d\nscheduled  %d\nretry      %d\nactive     %d\nbooting    %d\ndead       %d\n",
 		c.Pending, c.Scheduled, c.Retry, c.Active, c.Booting, c.Dead)
 }

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/phonestart/phonestart/enqueue"
-	"github.com/phonestart/phonestart/internal/admin"
+	"github.com/phonestart/phonestart/internal/queueadmin"
 	"github.com/phonestart/phonestart/schedule"
 )
 
@@ -98,19 +98,19 @@ func runStop(ctx context.Context, args []string, env Env) error {
 // the stop tasks by state as stop_<state>. Flat numbers, not an object, so
 // that a reader of the counts as a map of numbers keeps working.
 type withStops struct {
-	admin.Counts
+	queueadmin.Counts
 	StopPending   int `json:"stop_pending"`
 	StopScheduled int `json:"stop_scheduled"`
 	StopRetry     int `json:"stop_retry"`
 	StopActive    int `json:"stop_active"`
 }
 
-func newWithStops(c admin.Counts, s admin.StopCounts) withStops {
+func newWithStops(c queueadmin.Counts, s queueadmin.StopCounts) withStops {
 	return withStops{Counts: c, StopPending: s.Pending, StopScheduled: s.Scheduled, StopRetry: s.Retry, StopActive: s.Active}
 }
 
 // printStops writes the stop line of `status`.
-func printStops(w io.Writer, c admin.StopCounts) {
+func printStops(w io.Writer, c queueadmin.StopCounts) {
 	fmt.Fprintf(w, "stopping   %d (pending %d, scheduled %d, retry %d, active %d)\n",
 		c.Total(), c.Pending, c.Scheduled, c.Retry, c.Active)
 }

@@ -17,7 +17,7 @@ import (
 
 	"github.com/phonestart/phonestart/fleet"
 	"github.com/phonestart/phonestart/geelark"
-	"github.com/phonestart/phonestart/internal/admin"
+	"github.com/phonestart/phonestart/internal/queueadmin"
 	"github.com/phonestart/phonestart/tasks"
 )
 
@@ -33,7 +33,7 @@ const (
 // watch prints the fleet's status every second until ctx is done: redrawn in
 // place on a terminal, as blocks one after another otherwise. A Redis error
 // is shown in the block and retried at the next tick.
-func watch(ctx context.Context, out io.Writer, rdb *redis.Client, adm *admin.Admin) error {
+func watch(ctx context.Context, out io.Writer, rdb *redis.Client, adm *queueadmin.Admin) error {
 	tty := logging.IsTerminal(out)
 	v := &watcher{rdb: rdb, adm: adm, insp: asynq.NewInspectorFromRedisClient(rdb)}
 	tick := time.NewTicker(time.Second)
@@ -65,7 +65,7 @@ func watch(ctx context.Context, out io.Writer, rdb *redis.Client, adm *admin.Adm
 // between frames.
 type watcher struct {
 	rdb  *redis.Client
-	adm  *admin.Admin
+	adm  *queueadmin.Admin
 	insp *asynq.Inspector
 
 	started []sample    // phones started in total, over the last minute

@@ -13,7 +13,7 @@ import (
 
 	"github.com/phonestart/phonestart/fleet"
 	"github.com/phonestart/phonestart/geelark"
-	"github.com/phonestart/phonestart/internal/adminhttp"
+	"github.com/phonestart/phonestart/internal/adminserver"
 	"github.com/phonestart/phonestart/internal/redisconn"
 	"github.com/phonestart/phonestart/tasks"
 	"github.com/phonestart/phonestart/worker"
@@ -55,7 +55,7 @@ func (f *workerFlags) register(s *settings) {
 	s.Duration(&f.deadRetention, "dead-retention", "PHONESTART_DEAD_RETENTION", 0,
 		"drop dead-letter entries older than this (0: keep until requeued or purged)", nonNegative)
 	s.String(&f.logFormat, "log-format", "PHONESTART_LOG_FORMAT", "auto", "json, console, or auto (console on a terminal)")
-	s.String(&f.adminAddr, "admin-addr", "PHONESTART_ADMIN_ADDR", adminhttp.DefaultAddr,
+	s.String(&f.adminAddr, "admin-addr", "PHONESTART_ADMIN_ADDR", adminserver.DefaultAddr,
 		"host:port of the admin server (/metrics, /healthz, /readyz, /monitoring/); empty or off: none")
 }
 
@@ -148,7 +148,7 @@ func runWorker(ctx context.Context, args []string, env Env) error {
 	}
 	var reg *prometheus.Registry // nil: no admin server, no metrics
 	if wf.adminAddr != "" {
-		reg = adminhttp.NewRegistry(rdb)
+		reg = adminserver.NewRegistry(rdb)
 		cfg.Registerer = reg
 	}
 	w, err := worker.New(cfg)
@@ -161,7 +161,7 @@ func runWorker(ctx context.Context, args []string, env Env) error {
 		// An address asked for must work; the default may be taken by
 		// another worker on the same machine, which is no reason not to run.
 		explicit := s.set["admin-addr"] || strings.TrimSpace(env.Getenv("PHONESTART_ADMIN_ADDR")) != ""
-		stop, err := startAdmin(adminhttp.Config{Addr: wf.adminAddr, Redis: rdb, Gatherer: reg,
+		stop, err := startAdmin(adminserver.Config{Addr: wf.adminAddr, Redis: rdb, Gatherer: reg,
 			Logger: log.Named("admin"), Callbacks: callbacks}, explicit)
 		if err != nil {
 			return err
@@ -176,9 +176,9 @@ func runWorker(ctx context.Context, args []string, env Env) error {
 
 // startAdmin starts the admin server and returns what stops it. A default
 // address that can't be listened on is logged and skipped.
-func startAdmin(cfg adminhttp.Config, explicit bool) (stop func(), err error) {
+func startAdmin(cfg adminserver.Config, explicit bool) (stop func(), err error) {
 	log := cfg.Logger
-	admin, err := adminhttp.New(cfg)
+	admin, err := adminserver.New(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +202,7 @@ func startAdmin(cfg adminhttp.Config, explicit bool) (stop func(), err error) {
 	}
 	base := "http://" + admin.Addr()
 	log.Info("admin server listening", zap.String("metrics", base+"/metrics"), zap.String("readyz", base+"/readyz"),
-		zap.String("monitoring", base+adminhttp.MonitoringPath+"/"))
+		zap.String("monitoring", base+adminserver.MonitoringPath+"/"))
 	return stop, nil
 }
 

@@ -1,4 +1,4 @@
-package adminhttp_test
+package adminserver_test
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 	"github.com/phonestart/phonestart/enqueue"
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/geelark/geelarktest"
-	"github.com/phonestart/phonestart/internal/adminhttp"
+	"github.com/phonestart/phonestart/internal/adminserver"
 	"github.com/phonestart/phonestart/internal/redistest"
 	"github.com/phonestart/phonestart/tasks"
 	"github.com/phonestart/phonestart/worker"
@@ -32,7 +32,7 @@ type env struct {
 	enq   *enqueue.Client
 	insp  *asynq.Inspector
 	reg   *prometheus.Registry
-	admin *adminhttp.Server
+	admin *adminserver.Server
 	url   string // of the admin server
 }
 
@@ -46,8 +46,8 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := adminhttp.NewRegistry(rdb)
-	admin, err := adminhttp.New(adminhttp.Config{
+	reg := adminserver.NewRegistry(rdb)
+	admin, err := adminserver.New(adminserver.Config{
 		Addr: "127.0.0.1:0", Redis: rdb, Gatherer: reg, Logger: zaptest.NewLogger(t).Named("admin"),
 	})
 	if err != nil {

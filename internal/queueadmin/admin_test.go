@@ -1,4 +1,4 @@
-package admin_test
+package queueadmin_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"github.com/phonestart/phonestart/enqueue"
 	"github.com/phonestart/phonestart/fleet"
 	"github.com/phonestart/phonestart/geelark"
-	"github.com/phonestart/phonestart/internal/admin"
+	"github.com/phonestart/phonestart/internal/queueadmin"
 	"github.com/phonestart/phonestart/internal/redistest"
 	"github.com/phonestart/phonestart/tasks"
 )
@@ -38,7 +38,7 @@ func TestRequeueRestoresOptionsAndAttempts(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	adm := admin.New(rdb, enq)
+	adm := queueadmin.New(rdb, enq)
 	c, err := adm.Counts(ctx)
 	if err != nil || c.Dead != 2 || c.Pending != 1 {
 		t.Fatalf("counts %+v %v", c, err)
@@ -80,7 +80,7 @@ func TestLedgerKeepsAndRequeuesTwentyFiveThousand(t *testing.T) {
 	rdb := r.Client(t)
 	ctx := context.Background()
 	enq, _ := enqueue.New(enqueue.Config{Redis: rdb})
-	adm := admin.New(rdb, enq)
+	adm := queueadmin.New(rdb, enq)
 	const n = 25000
 	ids := make([]string, n)
 	for i := range ids {

@@ -1,4 +1,4 @@
-package admin_test
+package queueadmin_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 
 	"github.com/phonestart/phonestart/enqueue"
 	"github.com/phonestart/phonestart/fleet"
-	"github.com/phonestart/phonestart/internal/admin"
+	"github.com/phonestart/phonestart/internal/queueadmin"
 	"github.com/phonestart/phonestart/internal/redistest"
 )
 
@@ -24,7 +24,7 @@ func TestRequeueAndPurgeRecordEvents(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	adm := admin.New(rdb, enq)
+	adm := queueadmin.New(rdb, enq)
 	j := fleet.NewJournal(rdb, 0)
 	mark, _ := j.Last(ctx)
 	if n, err := adm.Requeue(ctx, false, []string{"r1"}); err != nil || n != 1 {
@@ -70,7 +70,7 @@ func TestCountsBooting(t *testing.T) {
 		fleet.Boot{ID: "b2", Attempt: 1, StartedAt: now}); err != nil {
 		t.Fatal(err)
 	}
-	c, err := admin.New(rdb, enq).Counts(ctx)
+	c, err := queueadmin.New(rdb, enq).Counts(ctx)
 	if err != nil || c.Booting != 2 {
 		t.Fatalf("Counts = %+v, %v; want 2 booting", c, err)
 	}

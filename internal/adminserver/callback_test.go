@@ -1,4 +1,4 @@
-package adminhttp_test
+package adminserver_test
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ import (
 	"github.com/phonestart/phonestart/fleet"
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/geelark/geelarktest"
-	"github.com/phonestart/phonestart/internal/adminhttp"
+	"github.com/phonestart/phonestart/internal/adminserver"
 	"github.com/phonestart/phonestart/internal/redistest"
 )
 
@@ -26,11 +26,11 @@ type callbackServer struct {
 	reg   *prometheus.Registry
 }
 
-func newCallbackServer(t *testing.T, cb *adminhttp.Callbacks) *callbackServer {
+func newCallbackServer(t *testing.T, cb *adminserver.Callbacks) *callbackServer {
 	t.Helper()
 	rdb := redistest.New(t).Client(t)
 	reg := prometheus.NewRegistry()
-	srv, err := adminhttp.New(adminhttp.Config{Addr: "127.0.0.1:0", Redis: rdb, Gatherer: reg,
+	srv, err := adminserver.New(adminserver.Config{Addr: "127.0.0.1:0", Redis: rdb, Gatherer: reg,
 		Logger: zaptest.NewLogger(t), Callbacks: cb})
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +39,7 @@ func newCallbackServer(t *testing.T, cb *adminhttp.Callbacks) *callbackServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Shutdown(context.Background()) })
-	return &callbackServer{url: "http://" + srv.Addr() + adminhttp.CallbackPath, boots: fleet.NewBoots(rdb), reg: reg}
+	return &callbackServer{url: "http://" + srv.Addr() + adminserver.CallbackPath, boots: fleet.NewBoots(rdb), reg: reg}
 }
 
 // booting records phones as booting, as a worker does after their start.
@@ -80,7 +80,7 @@ func post(t *testing.T, url string, ev geelark.CallbackEvent, sign func(http.Hea
 	return resp.StatusCode
 }
 
-var fakeCreds = &adminhttp.Callbacks{AppID: geelarktest.DefaultAppID, APIKey: geelarktest.DefaultAPIKey}
+var fakeCreds = &adminserver.Callbacks{AppID: geelarktest.DefaultAppID, APIKey: geelarktest.DefaultAPIKey}
 
 // A forged callback (wrong key, unsigned) or one signed ten minutes ago is
 // refused with 401 and leaves the boot as it was; a good one records its
@@ -172,7 +172,7 @@ func TestCallbackEndpointOffByDefault(t *testing.T) {
 func TestCallbackConfigNeedsKeyModeCredentials(t *testing.T) {
 	t.Parallel()
 	rdb := redistest.New(t).Client(t)
-	if _, err := adminhttp.New(adminhttp.Config{Redis: rdb, Callbacks: &adminhttp.Callbacks{AppID: "a"}}); err == nil {
+	if _, err := adminserver.New(adminserver.Config{Redis: rdb, Callbacks: &adminserver.Callbacks{AppID: "a"}}); err == nil {
 		t.Fatal("Callbacks without an API key was accepted")
 	}
 }

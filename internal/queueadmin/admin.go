@@ -1,6 +1,6 @@
-// Package admin reads and repairs phonestart's queue for people: counts by
+// Package queueadmin reads and repairs phonestart's queue for people: counts by
 // state, the dead-letter ledger (fleet.Ledger), requeue and purge.
-package admin
+package queueadmin
 
 import (
 	"context"

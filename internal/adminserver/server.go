@@ -1,8 +1,8 @@
-// Package adminhttp is a worker's admin HTTP server: Prometheus metrics,
+// Package adminserver is a worker's admin HTTP server: Prometheus metrics,
 // liveness and readiness probes, and the asynqmon web UI, for the people and
 // systems watching a fleet. It serves no phone starts, and none of its
 // answers carries a credential.
-package adminhttp
+package adminserver
 
 import (
 	"context"
@@ -72,7 +72,7 @@ type Server struct {
 // New checks cfg and returns a Server that is not listening yet.
 func New(cfg Config) (*Server, error) {
 	if cfg.Redis == nil {
-		return nil, errors.New("adminhttp: config: Redis is required")
+		return nil, errors.New("adminserver: config: Redis is required")
 	}
 	if cfg.Addr == "" {
 		cfg.Addr = DefaultAddr
@@ -93,13 +93,13 @@ func New(cfg Config) (*Server, error) {
 		cfg.Registerer, _ = cfg.Gatherer.(*prometheus.Registry)
 	}
 	if cb := cfg.Callbacks; cb != nil && (cb.AppID == "" || cb.APIKey == "") {
-		return nil, errors.New("adminhttp: config: Callbacks needs the AppID and APIKey GeeLark signs callbacks with")
+		return nil, errors.New("adminserver: config: Callbacks needs the AppID and APIKey GeeLark signs callbacks with")
 	}
 	s := &Server{cfg: cfg, boots: fleet.NewBoots(cfg.Redis)}
 	if cfg.Callbacks != nil {
 		m, err := newCallbackMetrics(cfg.Registerer)
 		if err != nil {
-			return nil, fmt.Errorf("adminhttp: callback metrics: %w", err)
+			return nil, fmt.Errorf("adminserver: callback metrics: %w", err)
 		}
 		s.cbm = m
 	}

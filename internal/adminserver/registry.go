@@ -1,4 +1,4 @@
-package adminhttp
+package adminserver
 
 import (
 	"github.com/hibiken/asynq"

@@ -1,4 +1,4 @@
-package adminhttp_test
+package adminserver_test
 
 import (
 	"net/http"

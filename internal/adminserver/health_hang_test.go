@@ -1,4 +1,4 @@
-package adminhttp_test
+package adminserver_test
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/phonestart/phonestart/internal/adminhttp"
+	"github.com/phonestart/phonestart/internal/adminserver"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap/zaptest"
@@ -23,7 +23,7 @@ import (
 // readyzAgainst starts an admin server on rdb and returns its /readyz URL.
 func readyzAgainst(t *testing.T, rdb *redis.Client) string {
 	t.Helper()
-	admin, err := adminhttp.New(adminhttp.Config{
+	admin, err := adminserver.New(adminserver.Config{
 		Addr: "127.0.0.1:0", Redis: rdb, Gatherer: prometheus.NewRegistry(), Logger: zaptest.NewLogger(t),
 	})
 	if err != nil {
