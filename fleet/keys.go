@@ -37,7 +37,6 @@ const (
 	deadTimeKey = Prefix + "dead:time"
 )
 
-
 // Endpoint names of the budgets: GeeLark meters each endpoint on its own.
 const (
 	EndpointStart  = "start"
