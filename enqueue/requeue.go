@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/phonestart/phonestart/tasks"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -41,23 +40,25 @@ const (
 // and both enqueue: a per-phone lock makes the look-up, delete and enqueue
 // one step among producers. One producer wins; the others, once it is
 // done, find its task pending and report a duplicate.
-func (c *Client) replaceFinished(ctx context.Context, id string, task *asynq.Task) error {
+//
+// queue and taskID name the task's place (a start's, or a stop's queue).
+func (c *Client) replaceFinished(ctx context.Context, id, queue, taskID string, task *asynq.Task) error {
 	unlock, err := c.lockPhone(ctx, id)
 	if err != nil {
 		return err
 	}
 	defer unlock()
 	for range requeueAttempts {
-		info, err := c.insp.GetTaskInfo(tasks.Queue, tasks.TaskID(id))
+		info, err := c.insp.GetTaskInfo(queue, taskID)
 		switch {
 		case errors.Is(err, asynq.ErrTaskNotFound):
 			// Deleted meanwhile (its retention ran out): enqueue afresh.
 		case err != nil:
-			return fmt.Errorf("look up the phone's task: %w", err)
+			return fmt.Errorf("look up the phone's %s task: %w", queue, err)
 		case info.State == asynq.TaskStateCompleted || info.State == asynq.TaskStateArchived:
-			err := c.insp.DeleteTask(tasks.Queue, info.ID)
+			err := c.insp.DeleteTask(queue, info.ID)
 			if err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
-				return fmt.Errorf("delete the phone's %v task: %w", info.State, err)
+				return fmt.Errorf("delete the phone's %v %s task: %w", info.State, queue, err)
 			}
 		default:
 			return errDuplicate

@@ -223,30 +223,7 @@ func (c *Client) writeStop(ctx context.Context, id string, extra []asynq.Option)
 	if !errors.Is(err, asynq.ErrTaskIDConflict) {
 		return err
 	}
-	unlock, err := c.lockPhone(ctx, id)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	for range requeueAttempts {
-		info, err := c.insp.GetTaskInfo(tasks.StopQueue, tasks.StopTaskID(id))
-		switch {
-		case errors.Is(err, asynq.ErrTaskNotFound):
-		case err != nil:
-			return fmt.Errorf("look up the phone's stop task: %w", err)
-		case info.State == asynq.TaskStateCompleted || info.State == asynq.TaskStateArchived:
-			if err := c.insp.DeleteTask(tasks.StopQueue, info.ID); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
-				return fmt.Errorf("delete the phone's %v stop task: %w", info.State, err)
-			}
-		default:
-			return errDuplicate
-		}
-		_, err = c.aq.EnqueueContext(ctx, task)
-		if !errors.Is(err, asynq.ErrTaskIDConflict) {
-			return err
-		}
-	}
-	return errDuplicate
+	return c.replaceFinished(ctx, id, tasks.StopQueue, tasks.StopTaskID(id), task)
 }
 
 // cancelStops is Start's step for one phone, one intent: the phones of the

@@ -122,7 +122,7 @@ func (c *Client) writeOne(ctx context.Context, id string, opts geelark.StartOpti
 	}
 	_, err = c.aq.EnqueueContext(ctx, task)
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
-		return c.replaceFinished(ctx, id, task)
+		return c.replaceFinished(ctx, id, tasks.Queue, tasks.TaskID(id), task)
 	}
 	return err
 }

@@ -1,7 +1,6 @@
 package tasks
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/hibiken/asynq"
@@ -43,31 +42,13 @@ func StopTaskID(phoneID string) string { return phoneID }
 // and retry ceiling are set; extra options (ProcessAt, ProcessIn) are
 // appended.
 func NewStopTask(p StopPhone, extra ...asynq.Option) (*asynq.Task, error) {
-	if err := p.Validate(); err != nil {
-		return nil, err
-	}
-	payload, err := json.Marshal(p)
-	if err != nil {
-		return nil, fmt.Errorf("tasks: encode payload: %w", err)
-	}
-	taskOpts := append([]asynq.Option{
-		asynq.TaskID(StopTaskID(p.ID)),
-		asynq.Queue(StopQueue),
-		asynq.MaxRetry(MaxRetry),
-		asynq.Timeout(Timeout),
-	}, extra...)
-	return asynq.NewTask(TypeStopPhone, payload, taskOpts...), nil
+	return newTask(TypeStopPhone, StopQueue, StopTaskID(p.ID), p, extra)
 }
 
 // ParseStopPhone decodes and checks a stop-phone payload. Its errors wrap
 // asynq.SkipRetry: retrying cannot fix a payload.
-func ParseStopPhone(payload []byte) (StopPhone, error) {
+func ParseStopPhone(b []byte) (StopPhone, error) {
 	var p StopPhone
-	if err := json.Unmarshal(payload, &p); err != nil {
-		return p, fmt.Errorf("tasks: bad %s payload: %v: %w", TypeStopPhone, err, asynq.SkipRetry)
-	}
-	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("tasks: bad %s payload: %v: %w", TypeStopPhone, err, asynq.SkipRetry)
-	}
-	return p, nil
+	err := parse(TypeStopPhone, b, &p)
+	return p, err
 }

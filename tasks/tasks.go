@@ -74,34 +74,50 @@ func NewStartTask(phoneID string, opts geelark.StartOptions, extra ...asynq.Opti
 // NewRetryTask returns the start task of p, which may carry attempts
 // already used (see StartPhone.Attempts).
 func NewRetryTask(p StartPhone, extra ...asynq.Option) (*asynq.Task, error) {
-	phoneID := p.ID
+	return newTask(TypeStartPhone, Queue, TaskID(p.ID), p, extra)
+}
+
+// payload is a task payload: it checks itself.
+type payload interface{ Validate() error }
+
+// newTask returns a task of type typ in queue with ID id, carrying p as
+// JSON, with the timeout and retry ceiling every phonestart task has, and
+// extra options appended.
+func newTask(typ, queue, id string, p payload, extra []asynq.Option) (*asynq.Task, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	payload, err := json.Marshal(p)
+	b, err := json.Marshal(p)
 	if err != nil {
 		return nil, fmt.Errorf("tasks: encode payload: %w", err)
 	}
-	taskOpts := append([]asynq.Option{
-		asynq.TaskID(TaskID(phoneID)),
-		asynq.Queue(Queue),
+	opts := append([]asynq.Option{
+		asynq.TaskID(id),
+		asynq.Queue(queue),
 		asynq.MaxRetry(MaxRetry),
 		asynq.Timeout(Timeout),
 	}, extra...)
-	return asynq.NewTask(TypeStartPhone, payload, taskOpts...), nil
+	return asynq.NewTask(typ, b, opts...), nil
+}
+
+// parse decodes and checks a payload of type typ into p. Its errors wrap
+// asynq.SkipRetry: retrying cannot fix a payload.
+func parse(typ string, b []byte, p payload) error {
+	if err := json.Unmarshal(b, p); err != nil {
+		return fmt.Errorf("tasks: bad %s payload: %v: %w", typ, err, asynq.SkipRetry)
+	}
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("tasks: bad %s payload: %v: %w", typ, err, asynq.SkipRetry)
+	}
+	return nil
 }
 
 // ParseStartPhone decodes and checks a start-phone payload. Its errors wrap
 // asynq.SkipRetry: retrying cannot fix a payload.
-func ParseStartPhone(payload []byte) (StartPhone, error) {
+func ParseStartPhone(b []byte) (StartPhone, error) {
 	var p StartPhone
-	if err := json.Unmarshal(payload, &p); err != nil {
-		return p, fmt.Errorf("tasks: bad %s payload: %v: %w", TypeStartPhone, err, asynq.SkipRetry)
-	}
-	if err := p.Validate(); err != nil {
-		return p, fmt.Errorf("tasks: bad %s payload: %v: %w", TypeStartPhone, err, asynq.SkipRetry)
-	}
-	return p, nil
+	err := parse(TypeStartPhone, b, &p)
+	return p, err
 }
 
 // Result is what a worker writes as the task's result when the phone was

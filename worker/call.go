@@ -170,12 +170,7 @@ func (w *Worker) afterCall(ids []string, res *geelark.StartResult, err error, tr
 	switch {
 	case errors.As(err, &apiErr):
 		w.countCall(len(ids), latency, apiErr.Code, false)
-		w.log.Warn("start call refused", append(fields, zap.Int("code", apiErr.Code), zap.String("geelark_msg", apiErr.Msg))...)
-		if geelark.Lookup(apiErr.Code).PerWorker {
-			w.refused(ctx, apiErr.Code, apiErr.Msg)
-			return
-		}
-		w.pauseFor(ctx, apiErr.Code, apiErr.Msg)
+		w.callRefused(ctx, "start call refused", fields, apiErr)
 		return
 	case err != nil:
 		w.countCall(len(ids), latency, 0, true)
@@ -250,4 +245,16 @@ func (w *Worker) pauseFor(ctx context.Context, code int, msg string) {
 			code, info.Meaning, p.Until.UTC().Format(time.RFC3339), p.Since.Add(w.cfg.MaxWait).UTC().Format(time.RFC3339)),
 			zap.Int("code", code), zap.String("geelark_msg", msg), zap.Time("since", p.Since), zap.Time("probe_at", p.Until))
 	}
+}
+
+// callRefused logs a call refused as a whole, and pauses this worker (a
+// code that can be its own problem) or the fleet (rate-limit and
+// account-wide codes) for it.
+func (w *Worker) callRefused(ctx context.Context, what string, fields []zap.Field, apiErr *geelark.APIError) {
+	w.log.Warn(what, append(fields, zap.Int("code", apiErr.Code), zap.String("geelark_msg", apiErr.Msg))...)
+	if geelark.Lookup(apiErr.Code).PerWorker {
+		w.refused(ctx, apiErr.Code, apiErr.Msg)
+		return
+	}
+	w.pauseFor(ctx, apiErr.Code, apiErr.Msg)
 }

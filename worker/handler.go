@@ -27,14 +27,10 @@ var _ asynq.Handler = (*startHandler)(nil)
 // retry it.
 func (h *startHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	w := h.w
-	attempt := 1
-	if n, ok := asynq.GetRetryCount(ctx); ok {
-		attempt = n + 1
-	}
+	attempt := attemptOf(ctx)
 	p, err := tasks.ParseStartPhone(t.Payload())
 	if err != nil {
-		id, _ := asynq.GetTaskID(ctx)
-		if lerr := w.bury(ctx, fleet.DeadPhone{ID: id, Reason: fleet.ReasonBadTask, Msg: err.Error(), Attempts: attempt}); lerr != nil {
+		if _, lerr := w.buryBadTask(ctx, fleet.ActionStart, attempt, err); lerr != nil {
 			return lerr
 		}
 		w.countPhone(outcomeDead, 0)
@@ -214,4 +210,20 @@ func (w *Worker) record(evs ...fleet.Event) {
 	if err := w.journal.Record(ctx, evs...); err != nil {
 		w.log.Warn("cannot record phone events in Redis", zap.Int("n", len(evs)), zap.Error(err))
 	}
+}
+
+// attemptOf returns which attempt of its task this run is, from 1.
+func attemptOf(ctx context.Context) int {
+	if n, ok := asynq.GetRetryCount(ctx); ok {
+		return n + 1
+	}
+	return 1
+}
+
+// buryBadTask dead-letters a task whose payload cannot be read (retrying
+// cannot fix it), under its task ID. It returns that ID, and an error to
+// return instead when the ledger did not take the entry.
+func (w *Worker) buryBadTask(ctx context.Context, action string, attempt int, perr error) (string, error) {
+	id, _ := asynq.GetTaskID(ctx)
+	return id, w.bury(ctx, fleet.DeadPhone{ID: id, Action: action, Reason: fleet.ReasonBadTask, Msg: perr.Error(), Attempts: attempt})
 }

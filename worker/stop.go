@@ -47,15 +47,11 @@ var _ asynq.Handler = (*stopHandler)(nil)
 // asynq.SkipRetry when it never will, and any other error to retry it.
 func (h *stopHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	w := h.w
-	attempt := 1
-	if n, ok := asynq.GetRetryCount(ctx); ok {
-		attempt = n + 1
-	}
+	attempt := attemptOf(ctx)
 	p, err := tasks.ParseStopPhone(t.Payload())
 	if err != nil {
-		id, _ := asynq.GetTaskID(ctx)
-		if lerr := w.bury(ctx, fleet.DeadPhone{ID: id, Action: fleet.ActionStop, Reason: fleet.ReasonBadTask,
-			Msg: err.Error(), Attempts: attempt}); lerr != nil {
+		id, lerr := w.buryBadTask(ctx, fleet.ActionStop, attempt, err)
+		if lerr != nil {
 			return lerr
 		}
 		w.forgetStop(id)
@@ -236,12 +232,7 @@ func (w *Worker) afterStopCall(ids []string, res *geelark.StopResult, err error,
 	switch {
 	case errors.As(err, &apiErr):
 		w.stopStats.call("refused-"+strconv.Itoa(apiErr.Code), len(ids))
-		w.log.Warn("stop call refused", append(fields, zap.Int("code", apiErr.Code), zap.String("geelark_msg", apiErr.Msg))...)
-		if geelark.Lookup(apiErr.Code).PerWorker {
-			w.refused(ctx, apiErr.Code, apiErr.Msg)
-			return
-		}
-		w.pauseFor(ctx, apiErr.Code, apiErr.Msg)
+		w.callRefused(ctx, "stop call refused", fields, apiErr)
 		return
 	case err != nil:
 		w.stopStats.call("unknown", len(ids))

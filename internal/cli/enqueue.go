@@ -20,8 +20,7 @@ func runEnqueue(ctx context.Context, args []string, env Env) error {
 	var (
 		asJSON, hideSidebar, displayTimer, hideLibrary, hideMirror bool
 		width                                                      int
-		center, at, file                                           string
-		in                                                         time.Duration
+		center                                                     string
 		retention, stopAfter                                       time.Duration
 		wait                                                       bool
 		waitTimeout, bootTimeout                                   time.Duration
@@ -33,17 +32,16 @@ func runEnqueue(ctx context.Context, args []string, env Env) error {
 	s.Bool(&displayTimer, "display-timer", "show the timer")
 	s.Bool(&hideLibrary, "hide-library", "hide the asset library")
 	s.Bool(&hideMirror, "hide-mirror", "hide the mirror")
-	s.String(&at, "at", "", "", "start at this RFC 3339 time, e.g. 2026-11-26T07:30:00+01:00")
-	s.Duration(&in, "in", "", 0, "start this long from now, e.g. 90m", nil)
+	tg := target{verb: "start"}
+	tg.register(s, "2026-11-26T07:30:00+01:00")
 	s.Duration(&stopAfter, "stop-after", "", 0, "stop each phone this long after it is ready, e.g. 8h (the billing guard)", nonNegative)
-	s.String(&file, "file", "", "", "read IDs from this file, one per line (# comments, blank lines allowed); - reads standard input")
 	s.Duration(&retention, "retention", "PHONESTART_RETENTION", enqueue.DefaultRetention,
 		"how long a started phone's result is kept", positive)
 	s.Bool(&wait, "wait", "then wait until every phone is ready or dead; exit 1 unless all are ready")
 	s.Duration(&waitTimeout, "wait-timeout", "", defaultWaitTimeout, "how long --wait waits at most", positive)
 	s.Duration(&bootTimeout, "boot-timeout", "PHONESTART_BOOT_TIMEOUT", defaultBootTimeout,
 		"the workers' boot timeout; 0 (boot confirmation off): --wait counts a phone ready once GeeLark accepted its start", nonNegative)
-	ids, err := s.parse(args, env.Stdout)
+	args, err := s.parse(args, env.Stdout)
 	if err != nil {
 		return err
 	}
@@ -64,39 +62,12 @@ func runEnqueue(ctx context.Context, args []string, env Env) error {
 			return bad("--center %q: must be 0 or 1", center)
 		}
 	}
-	if s.set["at"] && s.set["in"] {
-		return bad("--at and --in: give one or the other")
-	}
-	if s.set["at"] {
-		t, err := time.Parse(time.RFC3339, at)
-		if err != nil {
-			return bad("--at %q is not an RFC 3339 time such as 2026-11-26T07:30:00Z", at)
-		}
-		if time.Until(t) < -time.Minute {
-			return bad("--at %s is in the past; nothing was enqueued (leave --at out to start now)", at)
-		}
-		req.At = t
-	}
 	if s.set["wait-timeout"] && !wait {
 		return bad("--wait-timeout without --wait")
 	}
-	if s.set["in"] {
-		if in <= 0 {
-			return bad("--in %v: must be greater than 0", in)
-		}
-		req.In = in
-	}
-	switch {
-	case file != "" && len(ids) > 0:
-		return bad("give phone IDs as arguments or with --file, not both")
-	case file != "":
-		ids, err = readIDs(file, env.Stdin)
-		if err != nil {
-			return bad("%v", err)
-		}
-	}
-	if len(ids) == 0 {
-		return bad("no phone IDs: give them as arguments or with --file F (- for standard input)")
+	var ids []string
+	if ids, req.At, req.In, err = tg.resolve(s, args, env.Stdin, "enqueued"); err != nil {
+		return err
 	}
 	req.IDs, req.StopAfter = ids, stopAfter
 	if err := req.Validate(); err != nil {

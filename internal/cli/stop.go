@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
-	"time"
 
 	"github.com/phonestart/phonestart/enqueue"
 	"github.com/phonestart/phonestart/internal/queueadmin"
@@ -18,51 +16,18 @@ func runStop(ctx context.Context, args []string, env Env) error {
 	s := newSettings("stop", env)
 	var rf redisFlags
 	rf.register(s)
-	var (
-		asJSON   bool
-		at, file string
-		in       time.Duration
-	)
+	var asJSON bool
+	tg := target{verb: "stop"}
 	s.Bool(&asJSON, "json", `print {"stopped":N,"cancelled_starts":M,"duplicates":K}`)
-	s.String(&at, "at", "", "", "stop at this RFC 3339 time, e.g. 2026-11-26T19:00:00+01:00")
-	s.Duration(&in, "in", "", 0, "stop this long from now, e.g. 8h", nil)
-	s.String(&file, "file", "", "", "read IDs from this file, one per line (# comments, blank lines allowed); - reads standard input")
-	ids, err := s.parse(args, env.Stdout)
+	tg.register(s, "2026-11-26T19:00:00+01:00")
+	args, err := s.parse(args, env.Stdout)
 	if err != nil {
 		return err
 	}
 	var req enqueue.StopRequest
-	if s.set["at"] && s.set["in"] {
-		return bad("--at and --in: give one or the other")
+	if req.IDs, req.At, req.In, err = tg.resolve(s, args, env.Stdin, "stopped"); err != nil {
+		return err
 	}
-	if s.set["at"] {
-		t, err := time.Parse(time.RFC3339, at)
-		if err != nil {
-			return bad("--at %q is not an RFC 3339 time such as 2026-11-26T19:00:00Z", at)
-		}
-		if time.Until(t) < -time.Minute {
-			return bad("--at %s is in the past; nothing was stopped (leave --at out to stop now)", at)
-		}
-		req.At = t
-	}
-	if s.set["in"] {
-		if in <= 0 {
-			return bad("--in %v: must be greater than 0", in)
-		}
-		req.In = in
-	}
-	switch {
-	case file != "" && len(ids) > 0:
-		return bad("give phone IDs as arguments or with --file, not both")
-	case file != "":
-		if ids, err = readIDs(file, env.Stdin); err != nil {
-			return bad("%v", strings.Replace(err.Error(), "nothing was enqueued", "nothing was stopped", 1))
-		}
-	}
-	if len(ids) == 0 {
-		return bad("no phone IDs: give them as arguments or with --file F (- for standard input)")
-	}
-	req.IDs = ids
 	if err := req.Validate(); err != nil {
 		return bad("%v; nothing was stopped", err)
 	}
