@@ -97,9 +97,10 @@ func (p *Pauses) Unblock(ctx context.Context) error {
 	return p.rdb.Del(ctx, BlockedKey).Err()
 }
 
-// Lift ends the pause in force, and the account-wide streak, at once, and
-// records who lifted it (kept an hour, for status). It returns the pause
-// it ended, if any.
+// Lift ends the pause in force, and the account-wide streak, at once,
+// records who lifted it (kept an hour, for status), and sends the phones
+// parked for the pause back to the queue at once. It returns the pause it
+// ended, if any.
 func (p *Pauses) Lift(ctx context.Context, by string) (Pause, bool, error) {
 	cur, on, err := p.Fresh(ctx)
 	if err != nil {
@@ -116,6 +117,9 @@ func (p *Pauses) Lift(ctx context.Context, by string) (Pause, bool, error) {
 		return Pause{}, false, err
 	}
 	p.forget()
+	if _, err := p.runParked(ctx); err != nil {
+		return cur, on, err
+	}
 	return cur, on, nil
 }
 

@@ -40,7 +40,8 @@ func (w *Worker) retryDelay(n int, err error, _ *asynq.Task) time.Duration {
 	now := w.cfg.Now()
 	var pe *pausedError
 	if errors.As(err, &pe) && pe.soon {
-		return time.Second + jitter(4*time.Second)
+		// Back to the queue at once, for another worker.
+		return jitter(time.Second)
 	}
 	if errors.As(err, &pe) {
 		// Spread the return over a few seconds so the first call after a

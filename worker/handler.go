@@ -74,6 +74,12 @@ func (h *startHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		w.countPhone(outcomeDead, pe.Code)
 	case errors.As(err, &pa):
 		w.countPhone(outcomePaused, pa.p.Code)
+		if !pa.soon {
+			// Parked until the fleet pause ends; a lift runs it sooner.
+			if perr := w.pauses.Park(context.WithoutCancel(ctx), p.ID); perr != nil {
+				w.log.Warn("cannot record a phone parked for the fleet pause", zap.String("id", p.ID), zap.Error(perr))
+			}
+		}
 	case !isFailure(err):
 		w.countPhone(outcomePaused, 0) // handed back at shutdown
 	default:

@@ -29,9 +29,6 @@ func (e *env) refusingAPI() *geelark.Client {
 // one hands its phones to the good one, which starts them all and is never
 // paused; nothing is dead and no fleet pause is set.
 func TestOneRefusedWorkerDoesNotPauseTheFleet(t *testing.T) {
-	if testing.Short() {
-		t.Skip("takes about 90 s (4,000 phones); run without -short")
-	}
 	e := newEnv(t, geelarktest.Config{})
 	ids := phoneIDs("refuse", 4000)
 	e.enqueue(enqueue.Request{IDs: ids})
