@@ -27,7 +27,7 @@ func runCancel(ctx context.Context, args []string, env Env) error {
 		return bad("give phone IDs as arguments or with --file, not both")
 	case file != "":
 		if ids, err = readIDs(file, env.Stdin); err != nil {
-			return bad("%v", strings.Replace(err.Error(), "nothing was enqueued", "nothing was cancelled", 1))
+			return bad("%v; nothing was cancelled", err)
 		}
 	}
 	if len(ids) == 0 {

@@ -44,12 +44,12 @@ func readIDs(path string, stdin io.Reader) ([]string, error) {
 			continue
 		}
 		if err := geelark.ValidateID(id); err != nil {
-			return nil, fmt.Errorf("--file %s: line %d: %v; nothing was enqueued", path, line, err)
+			return nil, fmt.Errorf("--file %s: line %d: %v", path, line, err)
 		}
 		ids = append(ids, id)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("--file %s: line %d: %v; nothing was enqueued", path, line+1, err)
+		return nil, fmt.Errorf("--file %s: line %d: %v", path, line+1, err)
 	}
 	return ids, nil
 }

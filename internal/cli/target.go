@@ -2,7 +2,6 @@ package cli
 
 import (
 	"io"
-	"strings"
 	"time"
 )
 
@@ -47,7 +46,7 @@ func (t *target) resolve(s *settings, args []string, stdin io.Reader, done strin
 		return nil, at, 0, bad("give phone IDs as arguments or with --file, not both")
 	case t.file != "":
 		if ids, err = readIDs(t.file, stdin); err != nil {
-			return nil, at, 0, bad("%v", strings.Replace(err.Error(), "nothing was enqueued", "nothing was "+done, 1))
+			return nil, at, 0, bad("%v; nothing was %s", err, done)
 		}
 	}
 	if len(ids) == 0 {
