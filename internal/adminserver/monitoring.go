@@ -23,5 +23,8 @@ type sameRedis struct{ opt *redis.Options }
 // MakeRedisClient implements asynq.RedisConnOpt.
 func (s sameRedis) MakeRedisClient() any {
 	o := *s.opt
+	// A client's push processor is its own: sharing the worker's would
+	// register its handlers twice (and log that it cannot).
+	o.PushNotificationProcessor = nil
 	return redis.NewClient(&o)
 }
