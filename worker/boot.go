@@ -88,6 +88,7 @@ func (w *Worker) watchBoots(ctx context.Context) {
 // checkBoots settles due boots: those with a callback's verdict at once,
 // the others by one status call.
 func (w *Worker) checkBoots(ctx context.Context, due []fleet.Boot) {
+	due = w.dropStopped(ctx, due)
 	var ask []fleet.Boot
 	for _, bt := range due {
 		switch bt.Verdict {
@@ -151,6 +152,33 @@ func (w *Worker) checkBoots(ctx context.Context, due []fleet.Boot) {
 	}
 }
 
+// dropStopped ends the boots of phones that a stop reached since their
+// start (their state is stopping or stopped): a stopped phone is shut down
+// on purpose and must not be started again as a failed boot.
+func (w *Worker) dropStopped(ctx context.Context, due []fleet.Boot) []fleet.Boot {
+	ids := make([]string, len(due))
+	for i, bt := range due {
+		ids[i] = bt.ID
+	}
+	states, err := w.journal.States(ctx, ids...)
+	if err != nil {
+		return due // checked as usual; a stop still runs after the start
+	}
+	keep := due[:0:0]
+	var drop []string
+	for i, bt := range due {
+		if s := states[i].State; s == fleet.StateStopping || s == fleet.StateStopped {
+			drop = append(drop, bt.ID)
+			continue
+		}
+		keep = append(keep, bt)
+	}
+	if err := w.boots.Done(ctx, drop...); err != nil {
+		w.log.Warn("cannot drop the boots of stopped phones", zap.Error(err))
+	}
+	return keep
+}
+
 func (w *Worker) bootLater(ctx context.Context, bt fleet.Boot, at time.Time) {
 	if err := w.boots.Later(ctx, bt, at); err != nil && ctx.Err() == nil {
 		w.log.Warn("cannot reschedule a boot check in Redis", zap.String("id", bt.ID), zap.Error(err))
@@ -172,6 +200,9 @@ func (w *Worker) bootReady(ctx context.Context, bt fleet.Boot, by string) {
 // bootFailed starts the phone again as a new attempt after the usual
 // backoff, or dead-letters it when its attempts ran out.
 func (w *Worker) bootFailed(ctx context.Context, bt fleet.Boot, reason, msg string) {
+	if len(w.dropStopped(ctx, []fleet.Boot{bt})) == 0 {
+		return // stopped while it was checked: shut down on purpose
+	}
 	w.metrics.bootFailed(reason)
 	w.stats.add(func(s *Stats) { s.BootFailed++ })
 	if bt.Attempt >= w.cfg.MaxAttempts {

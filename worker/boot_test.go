@@ -149,3 +149,29 @@ func TestPhoneThatFallsBackIsStartedAgain(t *testing.T) {
 		t.Error("no retry event with reason boot_failed")
 	}
 }
+
+// A phone stopped while it booted is shut down on purpose: its boot ends,
+// and it is not started again as a failed boot.
+func TestStoppedPhoneIsNotRestartedAsAFailedBoot(t *testing.T) {
+	e := newEnv(t, geelarktest.Config{})
+	ctx := context.Background()
+	id := "boot000009"
+	now := time.Now()
+	boots := fleet.NewBoots(e.rdb)
+	if err := boots.Begin(ctx, now, fleet.Boot{ID: id, Attempt: 1, StartedAt: now, Deadline: now.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	// The stop reached it (the fake reports it shut down, as after a stop).
+	if err := fleet.NewJournal(e.rdb, 0).Record(ctx, fleet.Event{Phone: id, Event: fleet.EventStopped}); err != nil {
+		t.Fatal(err)
+	}
+	e.startWorker(e.bootConfig(time.Minute))
+	waitFor(t, 10*time.Second, func() bool { n, _ := boots.Count(ctx); return n == 0 })
+	time.Sleep(500 * time.Millisecond) // a restart would be enqueued by now
+	if n := e.fake.Starts(id); n != 0 {
+		t.Fatalf("a stopped phone was started %d times", n)
+	}
+	if st := e.states([]string{id}); st[id] == "pending" || st[id] == "scheduled" {
+		t.Fatalf("a stopped phone has a start task: %s", st[id])
+	}
+}
