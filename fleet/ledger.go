@@ -38,6 +38,9 @@ type DeadPhone struct {
 	Attempts int                  `json:"attempts"`
 	FailedAt time.Time            `json:"failed_at"`
 	Options  geelark.StartOptions `json:"options"`
+	// StopAfter is the start's billing guard (enqueue --stop-after), kept
+	// so that a requeue keeps it too.
+	StopAfter time.Duration `json:"stop_after,omitempty"`
 }
 
 // Ledger is the dead-letter ledger: every phone that will not start without

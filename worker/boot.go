@@ -206,7 +206,7 @@ func (w *Worker) bootFailed(ctx context.Context, bt fleet.Boot, reason, msg stri
 	w.metrics.bootFailed(reason)
 	w.stats.add(func(s *Stats) { s.BootFailed++ })
 	if bt.Attempt >= w.cfg.MaxAttempts {
-		if err := w.bury(ctx, fleet.DeadPhone{ID: bt.ID, Reason: reason, Msg: msg, Attempts: bt.Attempt, Options: bt.Options}); err != nil {
+		if err := w.bury(ctx, fleet.DeadPhone{ID: bt.ID, Reason: reason, Msg: msg, Attempts: bt.Attempt, Options: bt.Options, StopAfter: bt.StopAfter}); err != nil {
 			w.bootLater(ctx, bt, w.cfg.Now().Add(w.cfg.BootPoll)) // decided again
 			return
 		}

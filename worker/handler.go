@@ -67,7 +67,7 @@ func (h *startHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	case err == nil:
 		w.countPhone(outcomeStarted, res.outcome.Code) // 0, or a code that means started (43010)
 	case errors.As(err, &pe) && pe.Permanent:
-		if lerr := w.bury(ctx, fleet.DeadPhone{ID: p.ID, Code: pe.Code, Reason: reasonOf(pe.Code), Msg: pe.Msg,
+		if lerr := w.bury(ctx, fleet.DeadPhone{ID: p.ID, Code: pe.Code, Reason: reasonOf(pe.Code), Msg: pe.Msg, StopAfter: p.StopAfter,
 			Attempts: attempt, Options: p.Options}); lerr != nil {
 			return lerr
 		}

@@ -147,9 +147,9 @@ func (a *Admin) Requeue(ctx context.Context, all bool, ids []string) (int, error
 			return err
 		}
 		for _, d := range sel {
-			k := d.Options.Key()
+			k := d.Options.Key() + "/" + d.StopAfter.String()
 			if byOpts[k] == nil {
-				byOpts[k] = &enqueue.Request{Options: d.Options}
+				byOpts[k] = &enqueue.Request{Options: d.Options, StopAfter: d.StopAfter}
 				order = append(order, k)
 			}
 			byOpts[k].IDs = append(byOpts[k].IDs, d.ID)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/hibiken/asynq"
 
@@ -34,7 +35,8 @@ func TestRequeueRestoresOptionsAndAttempts(t *testing.T) {
 		if err := insp.ArchiveTask(tasks.Queue, id); err != nil {
 			t.Fatal(err)
 		}
-		if err := ledger.Add(ctx, fleet.DeadPhone{ID: id, Code: 42001, Reason: fleet.ReasonGeeLark, Attempts: 1, Options: opts}); err != nil {
+		if err := ledger.Add(ctx, fleet.DeadPhone{ID: id, Code: 42001, Reason: fleet.ReasonGeeLark, Attempts: 1, Options: opts,
+			StopAfter: 2 * time.Hour}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -58,8 +60,8 @@ func TestRequeueRestoresOptionsAndAttempts(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, _ := tasks.ParseStartPhone(ti.Payload)
-	if ti.State != asynq.TaskStatePending || ti.Retried != 0 || p.Options.Key() != opts.Key() {
-		t.Fatalf("requeued task: state %v retried %d options %+v", ti.State, ti.Retried, p.Options)
+	if ti.State != asynq.TaskStatePending || ti.Retried != 0 || p.Options.Key() != opts.Key() || p.StopAfter != 2*time.Hour {
+		t.Fatalf("requeued task: state %v retried %d options %+v stop after %v", ti.State, ti.Retried, p.Options, p.StopAfter)
 	}
 	n, err = adm.Purge(ctx, true, nil)
 	if err != nil || n != 1 {
