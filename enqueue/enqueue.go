@@ -79,36 +79,18 @@ type Client struct {
 	// unless MinReplicas > 0.
 	conns connector
 
-	ledger *fleet.Ledger
-
 	// afterChunk, when set, runs once per chunk of a request's phones,
 	// with the IDs of the chunk that were newly enqueued (never empty),
 	// once all of the chunk's writes are done. Its error fails Start.
 	afterChunk func(ctx context.Context, enqueued []string) error
 }
 
-// markKey carries the events stream's mark to afterChunk.
-type markKey struct{}
-
-// undead drops the dead-letter entries of ids: a phone asked for again is
-// no longer dead. It costs one round trip when the ledger is empty.
-func (c *Client) undead(ctx context.Context, ids []string) error {
-	if c.ledger == nil {
-		return nil
-	}
-	if n, err := c.ledger.Count(ctx); err != nil || n == 0 {
-		if err != nil {
-			return fmt.Errorf("enqueue: read the dead-letter ledger: %w", err)
-		}
-		return nil
-	}
-	for lo := 0; lo < len(ids); lo += 1000 {
-		if _, err := c.ledger.Remove(ctx, ids[lo:min(lo+1000, len(ids))]...); err != nil {
-			return fmt.Errorf("enqueue: drop from the dead-letter ledger: %w", err)
-		}
-	}
-	return nil
-}
+// markKey carries the events stream's mark to afterChunk, beganKey the
+// Redis time the request began.
+type (
+	markKey  struct{}
+	beganKey struct{}
+)
 
 // connector is a Redis client that can hand out a connection of its own.
 type connector interface {
@@ -151,8 +133,15 @@ func New(cfg Config) (*Client, error) {
 	// in the events stream.
 	ledger, journal := fleet.NewLedger(cfg.Redis, 0), fleet.NewJournal(cfg.Redis, cfg.EventsMax)
 	c.journal = journal
-	c.ledger = ledger
 	c.afterChunk = func(ctx context.Context, ids []string) error {
+		// A phone asked for again is no longer dead: its entry goes, once
+		// its task exists (never before: a failed write must leave it
+		// listed), unless a worker wrote it since (it failed again).
+		if began, ok := ctx.Value(beganKey{}).(time.Time); ok {
+			if _, err := ledger.RemoveBefore(ctx, began, ids...); err != nil {
+				return fmt.Errorf("drop from the dead-letter ledger: %w", err)
+			}
+		}
 		now := time.Now()
 		evs := make([]fleet.Event, len(ids))
 		for i, id := range ids {
@@ -279,11 +268,13 @@ func (c *Client) Start(ctx context.Context, r Request) (Report, error) {
 	}
 	ids, dups := unique(r.IDs)
 	rep := Report{Duplicates: dups, Mark: mark}
-	// Before the tasks exist: a worker may dead-letter a phone as soon as
-	// its task is written, and that entry must stay.
-	if err := c.undead(ctx, ids); err != nil {
-		return rep, err
+	// Redis's time before any task is written: the phones' older
+	// dead-letter entries go once their tasks exist (see afterChunk).
+	began, err := c.rdb.Time(ctx).Result()
+	if err != nil {
+		return rep, fmt.Errorf("enqueue: %w", err)
 	}
+	ctx = context.WithValue(ctx, beganKey{}, began)
 	results, stepErr := c.write(context.WithValue(ctx, markKey{}, mark.Stream), ids, r.Options, r.StopAfter, extra, r.tick(len(ids)))
 	var firstErr error
 	for i, res := range results {

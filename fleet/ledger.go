@@ -109,6 +109,38 @@ func (l *Ledger) Add(ctx context.Context, ds ...DeadPhone) error {
 	return nil
 }
 
+// removeBefore drops the entries of the phones named in ARGV[2..] that
+// failed before ARGV[1] (Unix ms), and returns how many it dropped.
+var removeBefore = redis.NewScript(`
+local n = 0
+for i = 2, #ARGV do
+  local at = redis.call("ZSCORE", KEYS[3], ARGV[i])
+  if at and tonumber(at) < tonumber(ARGV[1]) then
+    redis.call("HDEL", KEYS[1], ARGV[i])
+    redis.call("ZREM", KEYS[2], ARGV[i])
+    redis.call("ZREM", KEYS[3], ARGV[i])
+    n = n + 1
+  end
+end
+return n`)
+
+// RemoveBefore drops the entries of the phones named that failed before
+// t, and returns how many. A producer that enqueued phones again drops
+// their old entries this way after writing their tasks: an entry a worker
+// wrote since (the phone failed again at once) stays.
+func (l *Ledger) RemoveBefore(ctx context.Context, t time.Time, ids ...string) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	args := make([]any, 0, 1+len(ids))
+	args = append(args, t.UnixMilli())
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	n, err := removeBefore.Run(ctx, l.rdb, []string{deadKey, deadIDsKey, deadTimeKey}, args...).Int()
+	return n, err
+}
+
 // Count returns how many phones are dead.
 func (l *Ledger) Count(ctx context.Context) (int, error) {
 	n, err := l.rdb.ZCard(ctx, deadIDsKey).Result()

@@ -221,3 +221,26 @@ func TestLedgerRetentionDropsOldEntries(t *testing.T) {
 		}
 	}
 }
+
+// A producer drops only the entries older than its request: a phone that
+// failed again since keeps its new entry.
+func TestLedgerRemoveBefore(t *testing.T) {
+	t.Parallel()
+	_, rdb := newRedis(t)
+	ctx := t.Context()
+	l := fleet.NewLedger(rdb, 0)
+	began := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	if err := l.Add(ctx,
+		fleet.DeadPhone{ID: "old", Code: 42001, FailedAt: began.Add(-time.Minute)},
+		fleet.DeadPhone{ID: "new", Code: 42001, FailedAt: began.Add(time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := l.RemoveBefore(ctx, began, "old", "new", "never")
+	if err != nil || n != 1 {
+		t.Fatalf("RemoveBefore: %d, %v; want 1", n, err)
+	}
+	left, err := l.Get(ctx, "old", "new")
+	if err != nil || len(left) != 1 || left[0].ID != "new" {
+		t.Fatalf("left %+v, %v; want only the entry written since", left, err)
+	}
+}
