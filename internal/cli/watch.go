@@ -87,6 +87,9 @@ func (v *watcher) frame(ctx context.Context, b *strings.Builder, now time.Time) 
 		return
 	}
 	printCounts(b, c)
+	if sc, err := v.adm.StopCounts(ctx); err == nil {
+		printStops(b, sc)
+	}
 	if n, err := v.startedTotal(); err == nil {
 		fmt.Fprintf(b, "started    %s\n", v.rate(now, n))
 	}

@@ -50,7 +50,7 @@ func TestStatusWatchPrintsABlockEverySecondUntilInterrupted(t *testing.T) {
 	}
 	last := o.stdout[strings.LastIndex(o.stdout, "phonestart status "):]
 	for _, want := range []string{
-		"pending    0", "dead       3", "started    ", "a minute", "api budget ", "pause      none",
+		"pending    0", "dead       3", "stopping   0", "started    ", "a minute", "api budget ", "pause      none",
 		"dead by code", "42001       2  cloud phone does not exist", "43004       1  cloud phone has expired",
 	} {
 		if !strings.Contains(last, want) {
