@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/phonestart/phonestart/geelark"
@@ -21,6 +22,10 @@ type StopPhone struct {
 	// Attempts counts attempts earlier tasks of this stop used; 0 for a
 	// new request.
 	Attempts int `json:"attempts,omitempty"`
+	// NotBefore, when set, is the exact time the stop is for: asynq
+	// schedules to the whole second, so the task comes due at the second
+	// before it and the worker waits out the rest.
+	NotBefore time.Time `json:"not_before,omitzero"`
 }
 
 // Validate reports the first problem with the payload.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/phonestart/phonestart/fleet"
 	"github.com/phonestart/phonestart/geelark"
+	"github.com/phonestart/phonestart/internal/clock"
 	"github.com/phonestart/phonestart/tasks"
 )
 
@@ -59,6 +60,13 @@ func (h *stopHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	attempt += p.Attempts
+	// Due at the whole second before its time (asynq's precision): wait
+	// out the rest, up to that second.
+	if d := time.Until(p.NotBefore); d > 0 && d <= time.Second {
+		if err := clock.Sleep(ctx, d); err != nil {
+			return &waitError{reason: "stopping before its time: " + err.Error()}
+		}
+	}
 	sh := &startHandler{w: w} // pauses and codes are answered as for starts
 	var res result
 	if active, aerr := w.taskActive(tasks.Queue, tasks.TaskID(p.ID)); aerr != nil {
@@ -273,11 +281,9 @@ func (w *Worker) guardStops(from time.Time, boots ...fleet.Boot) {
 			continue
 		}
 		// asynq dates a scheduled task by the wall clock, to the second:
-		// the stop is due at the first whole second not before from + d.
+		// the task is due at the second before from + d, and the stop
+		// handler waits out the rest (tasks.StopPhone.NotBefore).
 		at := time.Now().Add(from.Add(d).Sub(w.cfg.Now()))
-		if t := at.Truncate(time.Second); t.Before(at) {
-			at = t.Add(time.Second)
-		}
 		if err := w.stopAt(ctx, bt.ID, at); err != nil {
 			w.log.Error("cannot schedule the billing guard's stop of a phone: it runs until stopped",
 				zap.String("id", bt.ID), zap.Duration("stop_after", d), zap.Error(err))
@@ -291,7 +297,7 @@ func (w *Worker) guardStops(from time.Time, boots ...fleet.Boot) {
 // scheduled, retrying or active is left as it is; a finished one is
 // replaced.
 func (w *Worker) stopAt(ctx context.Context, id string, at time.Time) error {
-	t, err := tasks.NewStopTask(tasks.StopPhone{ID: id}, asynq.ProcessAt(at))
+	t, err := tasks.NewStopTask(tasks.StopPhone{ID: id, NotBefore: at}, asynq.ProcessAt(at.Truncate(time.Second)))
 	if err != nil {
 		return err
 	}
