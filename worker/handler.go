@@ -41,21 +41,10 @@ func (h *startHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return err // one phone, one intent: its stop goes first
 	}
 	var res result
-	if lp, on := w.local.get(w.cfg.Now()); on {
-		err = &pausedError{p: lp, soon: true}
-	} else if pause, on, perr := w.pauses.Current(ctx); perr == nil && on && w.holds(pause) {
-		err = h.wait(pause)
-	} else {
-		// asynq fails a task whose deadline passes, whatever the handler
-		// returns: a phone still waiting for its call (for the budget, say)
-		// is handed back before that, without using an attempt.
-		wait := ctx
-		if d, ok := ctx.Deadline(); ok {
-			var cancel context.CancelFunc
-			wait, cancel = context.WithDeadline(ctx, d.Add(-2*w.cfg.CallTimeout))
-			defer cancel()
-		}
+	if err = w.paused(ctx); err == nil {
+		wait, cancel := w.handBackBy(ctx)
 		res = w.batcher.startGuarded(ctx, wait, p.ID, attempt, p.Options, p.StopAfter)
+		cancel()
 		err = h.settle(ctx, t, res)
 	}
 	var pe *PhoneError
@@ -232,4 +221,27 @@ func attemptOf(ctx context.Context) int {
 func (w *Worker) buryBadTask(ctx context.Context, action string, attempt int, perr error) (string, error) {
 	id, _ := asynq.GetTaskID(ctx)
 	return id, w.bury(ctx, fleet.DeadPhone{ID: id, Action: action, Reason: fleet.ReasonBadTask, Msg: perr.Error(), Attempts: attempt})
+}
+
+// paused returns the pause a phone waits out instead of going to a batcher
+// (this worker's own, or the fleet's), or nil.
+func (w *Worker) paused(ctx context.Context) error {
+	if lp, on := w.local.get(w.cfg.Now()); on {
+		return &pausedError{p: lp, soon: true}
+	}
+	if pause, on, err := w.pauses.Current(ctx); err == nil && on && w.holds(pause) {
+		return (&startHandler{w: w}).wait(pause)
+	}
+	return nil
+}
+
+// handBackBy returns the context a phone waits for its call in. asynq
+// fails a task whose deadline passes, whatever the handler returns: a phone
+// still waiting for its call (for the budget, say) is handed back two call
+// timeouts before that, without using an attempt.
+func (w *Worker) handBackBy(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, d.Add(-2*w.cfg.CallTimeout))
+	}
+	return ctx, func() {}
 }

@@ -73,18 +73,10 @@ func (h *stopHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		err = &waitError{reason: "cannot look up the phone's start task: " + aerr.Error()}
 	} else if active {
 		err = &waitError{reason: "the phone's start is in progress; its stop follows it"}
-	} else if lp, on := w.local.get(w.cfg.Now()); on {
-		err = &pausedError{p: lp, soon: true}
-	} else if pause, on, perr := w.pauses.Current(ctx); perr == nil && on && w.holds(pause) {
-		err = sh.wait(pause)
-	} else {
-		wait := ctx
-		if d, ok := ctx.Deadline(); ok {
-			var cancel context.CancelFunc
-			wait, cancel = context.WithDeadline(ctx, d.Add(-2*w.cfg.CallTimeout))
-			defer cancel()
-		}
+	} else if err = w.paused(ctx); err == nil {
+		wait, cancel := w.handBackBy(ctx)
 		res = w.stops.start(ctx, wait, p.ID, attempt, geelark.StartOptions{})
+		cancel()
 		err = sh.settleStop(ctx, res)
 	}
 	var pe *PhoneError
