@@ -56,18 +56,15 @@ func ParseStartReply(body []byte, ids []string) (*StartResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	code := *r.Code
-	summary := (code == CodePartialSuccess || code == CodeBatchFailed) && r.Data != nil &&
-		len(r.Data.SuccessDetails)+len(r.Data.FailDetails) > 0
-	if code != 0 && !summary {
+	code, details := *r.Code, 0
+	if r.Data != nil {
+		details = len(r.Data.SuccessDetails) + len(r.Data.FailDetails)
+	}
+	if code != 0 && !summaryWithDetails(code, details) {
 		return nil, &APIError{Code: code, Msg: r.Msg, TraceID: r.TraceID}
 	}
-	res := &StartResult{TraceID: r.TraceID, Outcomes: make([]Outcome, len(ids))}
-	index := make(map[string]int, len(ids))
-	for i, id := range ids {
-		res.Outcomes[i] = Outcome{ID: id, Status: StatusUnknown}
-		index[id] = i
-	}
+	outcomes, index := unknownOutcomes(ids)
+	res := &StartResult{TraceID: r.TraceID, Outcomes: outcomes}
 	if r.Data == nil {
 		return res, nil
 	}
@@ -176,4 +173,16 @@ type failDetail struct {
 // is a batch summary (40006, 40009) whose per-phone details decide.
 func summaryWithDetails(code, details int) bool {
 	return (code == CodePartialSuccess || code == CodeBatchFailed) && details > 0
+}
+
+// unknownOutcomes returns one StatusUnknown outcome per requested ID, in
+// order, and each ID's index: a reply fills in those it names.
+func unknownOutcomes(ids []string) ([]Outcome, map[string]int) {
+	out := make([]Outcome, len(ids))
+	index := make(map[string]int, len(ids))
+	for i, id := range ids {
+		out[i] = Outcome{ID: id, Status: StatusUnknown}
+		index[id] = i
+	}
+	return out, index
 }

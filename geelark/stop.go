@@ -79,12 +79,8 @@ func ParseStopReply(body []byte, ids []string) (*StopResult, error) {
 	if code != 0 && !summaryWithDetails(code, details) {
 		return nil, &APIError{Code: code, Msg: r.Msg, TraceID: r.TraceID}
 	}
-	res := &StopResult{TraceID: r.TraceID, Outcomes: make([]Outcome, len(ids))}
-	index := make(map[string]int, len(ids))
-	for i, id := range ids {
-		res.Outcomes[i] = Outcome{ID: id, Status: StatusUnknown}
-		index[id] = i
-	}
+	outcomes, index := unknownOutcomes(ids)
+	res := &StopResult{TraceID: r.TraceID, Outcomes: outcomes}
 	if r.Data == nil {
 		return res, nil
 	}
