@@ -167,7 +167,16 @@ func TestRateLimitCodesPauseTheWholeFleet(t *testing.T) {
 			}
 			limited.Store(false)
 			clk.Advance(p.Until.Sub(clk.Now()) + time.Second)
-			e.insp.RunAllRetryTasks(tasks.Queue)
+			// Phones sent back during the pause wait in asynq's retry set
+			// by the wall clock; run them now. A handler may still be
+			// writing the last one back, so run them until all are done.
+			waitFor(t, 30*time.Second, func() bool {
+				if _, err := e.insp.RunAllRetryTasks(tasks.Queue); err != nil {
+					return false
+				}
+				q, err := e.insp.GetQueueInfo(tasks.Queue)
+				return err == nil && q.Completed == len(ids)
+			})
 			st := e.waitSettled(ids, 30*time.Second)
 			for _, id := range ids {
 				if st[id] != "completed" {
