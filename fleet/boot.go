@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/phonestart/phonestart/geelark"
@@ -39,6 +40,9 @@ type Boot struct {
 	// StopAfter, when positive, is how long after it is ready the phone
 	// is stopped (the start's stop-after; 0: the worker's max runtime).
 	StopAfter time.Duration `json:"stop_after,omitempty"`
+	// FirstCheck is the fleet's first-check age in force when the phone
+	// was first checked (0 before that): see Checks.
+	FirstCheck time.Duration `json:"first_check,omitempty"`
 }
 
 // Boots is the set of booting phones, shared by every worker.
@@ -60,29 +64,73 @@ func (b *Boots) Begin(ctx context.Context, due time.Time, boots ...Boot) error {
 		}
 		pipe.Set(ctx, bootKey(bt.ID), v, 0)
 		pipe.ZAdd(ctx, bootingKey, redis.Z{Score: float64(due.UnixMilli()), Member: bt.ID})
+		pipe.HSet(ctx, sinceKey, bt.ID, sinceValue(bt))
 	}
 	_, err := pipe.Exec(ctx)
 	return err
 }
 
-// claimBoots takes up to ARGV[2] IDs due at ARGV[1] and makes them due
-// again at ARGV[3], so that no other worker takes them meanwhile.
+// claimBoots takes up to ARGV[2] IDs due at ARGV[1] whose age has reached
+// the first check (a poll, ARGV[4], more for a phone checked before), and
+// makes them due again at ARGV[3], so that no other worker takes them
+// meanwhile. A due phone younger than that is made due when it reaches it.
+// The first check is the learned one in KEYS[3], within ARGV[4] and
+// ARGV[5] (ms); a phone without a start in KEYS[2] (it has a callback's
+// verdict) is taken at once. It returns the IDs and the first check. At
+// most 50 rounds of ARGV[2] phones are looked at in one call.
 var claimBoots = redis.NewScript(`
-local ids = redis.call("ZRANGEBYSCORE", KEYS[1], "-inf", ARGV[1], "LIMIT", 0, tonumber(ARGV[2]))
-for _, id in ipairs(ids) do
-  redis.call("ZADD", KEYS[1], ARGV[3], id)
+local now, n, lo, hi = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local first = tonumber(redis.call("HGET", KEYS[3], "first") or "") or lo
+first = math.max(lo, math.min(hi, first))
+local out = {}
+for round = 1, 50 do
+  local ids = redis.call("ZRANGEBYSCORE", KEYS[1], "-inf", now, "LIMIT", 0, n)
+  if #ids == 0 then break end
+  for _, id in ipairs(ids) do
+    local since, checked = string.match(redis.call("HGET", KEYS[2], id) or "", "^(%d+)(c?)$")
+    local at = 0
+    if since then
+      at = tonumber(since) + first
+      if checked == "c" then at = at + lo end
+    end
+    if at > now then
+      redis.call("ZADD", KEYS[1], at, id)
+    else
+      redis.call("ZADD", KEYS[1], ARGV[3], id)
+      out[#out + 1] = id
+      if #out == n then return {out, first} end
+    end
+  end
 end
-return ids`)
+return {out, first}`)
 
-// Claim returns up to n boots due at now, and holds them for lease: no
-// other worker claims them until then.
-func (b *Boots) Claim(ctx context.Context, now time.Time, n int, lease time.Duration) ([]Boot, error) {
-	ids, err := claimBoots.Run(ctx, b.rdb, []string{bootingKey},
-		now.UnixMilli(), n, now.Add(lease).UnixMilli()).StringSlice()
-	if err != nil || len(ids) == 0 {
-		return nil, err
+// Claim returns up to n boots due at now and at least as old as the
+// fleet's first check (see Checks), and holds them for lease: no other
+// worker claims them until then. It also returns the first check in force.
+func (b *Boots) Claim(ctx context.Context, now time.Time, n int, lease time.Duration, c Checks) ([]Boot, time.Duration, error) {
+	lo, hi := c.bounds()
+	v, err := claimBoots.Run(ctx, b.rdb, []string{bootingKey, sinceKey, paceKey},
+		now.UnixMilli(), n, now.Add(lease).UnixMilli(), lo, hi).Slice()
+	if err != nil {
+		return nil, 0, err
 	}
-	return b.get(ctx, ids)
+	if len(v) != 2 {
+		return nil, 0, fmt.Errorf("fleet: claim of boots answered %d values, want 2", len(v))
+	}
+	raw, _ := v[0].([]any)
+	ms, _ := v[1].(int64)
+	first := time.Duration(ms) * time.Millisecond
+	if len(raw) == 0 {
+		return nil, first, nil
+	}
+	ids := make([]string, 0, len(raw))
+	for _, id := range raw {
+		if s, ok := id.(string); ok {
+			ids = append(ids, s)
+		}
+	}
+	boots, err := b.get(ctx, ids)
+	return boots, first, err
 }
 
 func (b *Boots) get(ctx context.Context, ids []string) ([]Boot, error) {
@@ -95,7 +143,7 @@ func (b *Boots) get(ctx context.Context, ids []string) ([]Boot, error) {
 		return nil, err
 	}
 	out := make([]Boot, 0, len(ids))
-	var gone []any
+	var gone []string
 	for i, c := range cmds {
 		var bt Boot
 		if c.Err() != nil || json.Unmarshal([]byte(c.Val()), &bt) != nil {
@@ -105,7 +153,12 @@ func (b *Boots) get(ctx context.Context, ids []string) ([]Boot, error) {
 		out = append(out, bt)
 	}
 	if len(gone) > 0 {
-		b.rdb.ZRem(ctx, bootingKey, gone...)
+		pipe := b.rdb.Pipeline()
+		for _, id := range gone {
+			pipe.ZRem(ctx, bootingKey, id)
+			pipe.HDel(ctx, sinceKey, id)
+		}
+		_, _ = pipe.Exec(ctx)
 	}
 	return out, nil
 }
@@ -119,8 +172,19 @@ func (b *Boots) Later(ctx context.Context, bt Boot, at time.Time) error {
 	pipe := b.rdb.Pipeline()
 	pipe.Set(ctx, bootKey(bt.ID), v, 0)
 	pipe.ZAdd(ctx, bootingKey, redis.Z{Score: float64(at.UnixMilli()), Member: bt.ID})
+	pipe.HSet(ctx, sinceKey, bt.ID, sinceValue(bt))
 	_, err = pipe.Exec(ctx)
 	return err
+}
+
+// sinceValue is bt's entry in sinceKey: its start (Unix ms), and a "c"
+// once it has had its first check.
+func sinceValue(bt Boot) string {
+	v := strconv.FormatInt(bt.StartedAt.UnixMilli(), 10)
+	if bt.FirstCheck > 0 {
+		v += "c"
+	}
+	return v
 }
 
 // Done removes boots that ended: confirmed, failed, or given up.
@@ -132,13 +196,14 @@ func (b *Boots) Done(ctx context.Context, ids ...string) error {
 	for _, id := range ids {
 		pipe.Del(ctx, bootKey(id))
 		pipe.ZRem(ctx, bootingKey, id)
+		pipe.HDel(ctx, sinceKey, id)
 	}
 	_, err := pipe.Exec(ctx)
 	return err
 }
 
 // setVerdict records a callback's verdict on a booting phone and makes it
-// due at once. It returns 0 when the phone is not booting. It edits the
+// due at once, whatever its age (its start leaves KEYS[3]). It returns 0 when the phone is not booting. It edits the
 // record's JSON as text rather than through cjson, whose decode and encode
 // turn an empty object (Options {}) into an array on some Lua runtimes
 // (miniredis's): outside JSON strings, where every quote is escaped, the
@@ -154,6 +219,7 @@ if n == 0 then
 end
 redis.call("SET", KEYS[2], s)
 redis.call("ZADD", KEYS[1], ARGV[3], ARGV[1])
+redis.call("HDEL", KEYS[3], ARGV[1])
 return 1`)
 
 // Verdict records GeeLark's word on a booting phone (from a callback):
@@ -164,7 +230,7 @@ func (b *Boots) Verdict(ctx context.Context, id string, ready bool, now time.Tim
 	if ready {
 		v = VerdictReady
 	}
-	n, err := setVerdict.Run(ctx, b.rdb, []string{bootingKey, bootKey(id)}, id, v, now.UnixMilli()).Int()
+	n, err := setVerdict.Run(ctx, b.rdb, []string{bootingKey, bootKey(id), sinceKey}, id, v, now.UnixMilli()).Int()
 	return n == 1, err
 }
 

@@ -42,7 +42,7 @@ func TestBootVerdict(t *testing.T) {
 		t.Fatalf("Verdict of a phone not booting = %v, %v; want false", ok, err)
 	}
 	// Due at once: a claim a second after the callback takes both.
-	got, err := b.Claim(ctx, t0.Add(time.Second), 10, time.Minute)
+	got, _, err := b.Claim(ctx, t0.Add(time.Second), 10, time.Minute, fleet.Checks{Poll: 10 * time.Second})
 	if err != nil || len(got) != 2 {
 		t.Fatalf("Claim = %+v, %v; want both boots", got, err)
 	}
@@ -58,7 +58,7 @@ func TestBootVerdict(t *testing.T) {
 		t.Errorf("wide boot %+v: want verdict failed and the rest kept", wide)
 	}
 	// Claimed boots are held for the lease.
-	if again, _ := b.Claim(ctx, t0.Add(2*time.Second), 10, time.Minute); len(again) != 0 {
+	if again, _, _ := b.Claim(ctx, t0.Add(2*time.Second), 10, time.Minute, fleet.Checks{Poll: 10 * time.Second}); len(again) != 0 {
 		t.Errorf("claimed again within the lease: %+v", again)
 	}
 	if err := b.Done(ctx, "plain", "wide"); err != nil {

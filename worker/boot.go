@@ -71,7 +71,7 @@ func (w *Worker) watchBoots(ctx context.Context) {
 	for ctx.Err() == nil {
 		now := w.cfg.Now()
 		// Held for a poll and a call: no other worker takes them meanwhile.
-		due, err := w.boots.Claim(ctx, now, geelark.MaxStatusIDs, w.cfg.BootPoll+2*w.cfg.CallTimeout)
+		due, first, err := w.boots.Claim(ctx, now, geelark.MaxStatusIDs, w.cfg.BootPoll+2*w.cfg.CallTimeout, w.checks())
 		if err != nil && ctx.Err() == nil {
 			w.log.Warn("cannot read booting phones in Redis", zap.Error(err))
 		}
@@ -81,13 +81,21 @@ func (w *Worker) watchBoots(ctx context.Context) {
 			}
 			continue
 		}
-		w.checkBoots(ctx, due)
+		w.checkBoots(ctx, due, first)
 	}
 }
 
+// checks is how status checks are paced: a first check learned between
+// the poll and half the boot timeout, so that a phone is checked at least
+// a few times before it times out.
+func (w *Worker) checks() fleet.Checks {
+	return fleet.Checks{Poll: w.cfg.BootPoll, Max: w.cfg.BootTimeout / 2}
+}
+
 // checkBoots settles due boots: those with a callback's verdict at once,
-// the others by one status call.
-func (w *Worker) checkBoots(ctx context.Context, due []fleet.Boot) {
+// the others by one status call, whose answers also teach the fleet when
+// to check (first is the first check the claim was made under).
+func (w *Worker) checkBoots(ctx context.Context, due []fleet.Boot, first time.Duration) {
 	due = w.dropStopped(ctx, due)
 	var ask []fleet.Boot
 	for _, bt := range due {
@@ -130,8 +138,15 @@ func (w *Worker) checkBoots(ctx context.Context, due []fleet.Boot) {
 		return
 	}
 	w.metrics.statusCall(len(ids))
+	var seen fleet.Observed
 	for i, bt := range ask {
 		o := res.Outcomes[i]
+		if o.Known {
+			seen.Add(bt, o.State, first, now)
+		}
+		if bt.FirstCheck == 0 {
+			bt.FirstCheck = first
+		}
 		switch {
 		case o.Known && o.State == geelark.StateStarted:
 			w.bootReady(ctx, bt, "status")
@@ -150,6 +165,12 @@ func (w *Worker) checkBoots(ctx context.Context, due []fleet.Boot) {
 			w.bootLater(ctx, bt, now.Add(w.cfg.BootPoll))
 		}
 	}
+	learned, err := w.boots.Learn(ctx, now, w.checks(), seen)
+	if err != nil {
+		w.log.Warn("cannot record what a status call learned of the boot time", zap.Error(err))
+		return
+	}
+	w.metrics.firstCheck(learned)
 }
 
 // dropStopped ends the boots of phones that a stop reached since their

@@ -2,6 +2,9 @@ package worker_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -173,5 +176,95 @@ func TestStoppedPhoneIsNotRestartedAsAFailedBoot(t *testing.T) {
 	}
 	if st := e.states([]string{id}); st[id] == "pending" || st[id] == "scheduled" {
 		t.Fatalf("a stopped phone has a start task: %s", st[id])
+	}
+}
+
+// bootIDs returns n phone IDs: prefix and a number.
+func bootIDs(prefix string, n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%s%05d", prefix, i)
+	}
+	return ids
+}
+
+// checked returns how many phone IDs the status calls checked in all.
+func checked(e *env) (calls, ids int) {
+	for _, c := range e.calls(geelark.StatusPath) {
+		calls++
+		ids += len(c.IDs)
+	}
+	return calls, ids
+}
+
+// A burst on a fresh fleet spends about one status call a poll learning
+// how long its phones boot, then checks each phone about once: checking
+// every phone each poll would take ten checks a phone here.
+func TestBurstLearnsTheBootTime(t *testing.T) {
+	const n, boot = 2000, 2 * time.Second
+	e := newEnv(t, geelarktest.Config{Boot: func(string) geelarktest.Boot { return geelarktest.Boot{Time: boot} }})
+	ids := bootIDs("burst", n)
+	e.enqueue(enqueue.Request{IDs: ids})
+	cfg := e.bootConfig(time.Minute) // poll 200ms: 10 polls a boot
+	w := e.startWorker(cfg)
+	waitFor(t, 2*time.Minute, func() bool { return w.Stats().Ready >= n })
+
+	calls, seen := checked(e)
+	t.Logf("%d phones booting %v, poll %v: %d status calls checked %d IDs, %.1f confirmations a call",
+		n, boot, cfg.BootPoll, calls, seen, float64(n)/float64(calls))
+	if seen > 2*n {
+		t.Errorf("status calls checked %d IDs for %d phones: want at most %d (one check each, and a call's worth a poll to learn)", seen, n, 2*n)
+	}
+	first, learned, err := fleet.NewBoots(e.rdb).FirstCheck(context.Background(), fleet.Checks{Poll: cfg.BootPoll, Max: time.Minute})
+	if err != nil || !learned || first < boot-2*cfg.BootPoll {
+		t.Errorf("learned first check %v (learned %v, %v), want about the boot time %v", first, learned, err, boot)
+	}
+}
+
+// Phones that never leave Starting, even most of a burst, do not hold
+// back the others: only phones at their first check move the first
+// check, so it stays below the boot time of the phones that come up.
+func TestStuckPhonesDoNotHoldBackTheOthers(t *testing.T) {
+	const boot = time.Second
+	stuck, good := bootIDs("boota", 150), bootIDs("bootb", 50) // stuck sort first: the first status call is all stuck
+	e := newEnv(t, geelarktest.Config{Boot: func(id string) geelarktest.Boot {
+		if strings.HasPrefix(id, "boota") {
+			return geelarktest.Boot{Never: true}
+		}
+		return geelarktest.Boot{Time: boot}
+	}})
+	e.enqueue(enqueue.Request{IDs: append(slices.Clone(stuck), good...)})
+	cfg := e.bootConfig(20 * time.Second)
+	e.startWorker(cfg)
+	j := fleet.NewJournal(e.rdb, 0)
+	waitFor(t, time.Minute, func() bool {
+		st, err := j.States(context.Background(), good...)
+		if err != nil {
+			return false
+		}
+		for _, s := range st {
+			if s.State != fleet.StateReady {
+				return false
+			}
+		}
+		return true
+	})
+	// The stuck phones go on being checked, Starting every time, until
+	// their timeout: let each be seen so at least 5 times.
+	stuckSeen := func() int {
+		n := 0
+		for _, c := range e.calls(geelark.StatusPath) {
+			for _, id := range c.IDs {
+				if c.States[id] == geelark.StateStarting && strings.HasPrefix(id, "boota") {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	waitFor(t, time.Minute, func() bool { return stuckSeen() >= 5*len(stuck) })
+	first, _, err := fleet.NewBoots(e.rdb).FirstCheck(context.Background(), fleet.Checks{Poll: cfg.BootPoll, Max: cfg.BootTimeout / 2})
+	if err != nil || first > boot+cfg.BootPoll {
+		t.Fatalf("first check %v (%v): the stuck phones pushed it past the good ones' boot time %v and a poll", first, err, boot)
 	}
 }

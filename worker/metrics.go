@@ -34,6 +34,9 @@ import (
 //	                                              boot_failed
 //	phonestart_status_calls_total                 status calls checking booting phones
 //	phonestart_status_call_ids                    histogram of phone IDs per status call
+//	phonestart_boot_first_check_seconds           how long after its start a booting phone is
+//	                                              first checked, as the fleet learned it
+//	                                              (as of this worker's last status call)
 //	phonestart_paused                             1 while calls are paused fleet-wide, else 0
 //	phonestart_pause_code                         the pause's GeeLark code, 0 when not paused
 //	phonestart_pause_until_seconds                when the pause ends (Unix time), 0 when not
@@ -53,6 +56,7 @@ type Metrics struct {
 	bootTime   *prometheus.HistogramVec
 	bootFails  *prometheus.CounterVec
 	statusIDs  prometheus.Histogram
+	firstAge   prometheus.Gauge
 
 	pause                       func() (fleet.Pause, bool)
 	paused, pauseCode, pauseEnd *prometheus.Desc
@@ -108,6 +112,10 @@ func newMetrics(pause func() (fleet.Pause, bool)) *Metrics {
 			Help:    "Phone IDs per status call checking booting phones.",
 			Buckets: []float64{1, 10, 25, 50, 75, 90, 99, 100},
 		}),
+		firstAge: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: ns, Name: "boot_first_check_seconds",
+			Help: "How long after its start a booting phone is first checked, as the fleet learned it (at this worker's last status call).",
+		}),
 		pause:     pause,
 		paused:    prometheus.NewDesc(ns+"_paused", "1 while start calls are paused fleet-wide, else 0.", nil, nil),
 		pauseCode: prometheus.NewDesc(ns+"_pause_code", "GeeLark code of the fleet-wide pause, 0 when not paused.", nil, nil),
@@ -125,6 +133,7 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	m.bootTime.Describe(ch)
 	m.bootFails.Describe(ch)
 	m.statusIDs.Describe(ch)
+	m.firstAge.Describe(ch)
 	ch <- m.paused
 	ch <- m.pauseCode
 	ch <- m.pauseEnd
@@ -140,6 +149,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	m.bootTime.Collect(ch)
 	m.bootFails.Collect(ch)
 	m.statusIDs.Collect(ch)
+	m.firstAge.Collect(ch)
 	var on, code, until float64
 	if p, ok := m.pause(); ok {
 		on, code, until = 1, float64(p.Code), float64(p.Until.UnixMilli())/1000
@@ -189,6 +199,14 @@ func (m *Metrics) statusCall(n int) {
 		return
 	}
 	m.statusIDs.Observe(float64(n))
+}
+
+// firstCheck records the fleet's first check. A nil m records nothing.
+func (m *Metrics) firstCheck(d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.firstAge.Set(d.Seconds())
 }
 
 // waited records a call's wait for the API budget. A nil m records nothing.

@@ -1,0 +1,150 @@
+package fleet
+
+import (
+	"context"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/phonestart/phonestart/geelark"
+)
+
+// Pacing of the status checks of booting phones. A status call checks up
+// to 100 phones, and the status endpoint has its own budget: a check of a
+// phone that is still booting spends a share of a call and confirms
+// nothing. So the fleet learns the age at which its phones are usually up
+// (the first check, kept in Redis for every worker) and checks no phone
+// younger than that:
+//
+//   - It starts at the poll: a fresh fleet checks a phone a poll after its
+//     start, as the poll says.
+//   - A call whose phones at their first check were mostly (more than half)
+//     still Starting moves it at once to a poll past the oldest of them:
+//     the phones of that age were not up, and younger ones are less likely
+//     to be. A burst of phones on a fresh fleet spends one call a poll
+//     finding their boot time this way, not a call per phone and poll.
+//   - Over each poll, the phones confirmed at their first check and those
+//     that needed a later one (their first check came at the age then in
+//     force, or later) are counted. When more than one in ten needed a
+//     later check, the first check moves up by that share (less the one in
+//     ten) of a poll; otherwise it comes 2% sooner. So it settles where
+//     about nine phones in ten are up at their first check, and follows a
+//     fleet that boots faster again.
+//   - It stays between the poll and Checks.Max.
+//
+// Only phones that came up count toward the slow moves: a phone that never
+// leaves Starting (or falls back) does not hold the others back. Only the
+// majority rule counts phones still Starting, once each, at their first
+// check: phones that stick make the first check later only when they are
+// most of the phones being started.
+
+// Keys of the pacing: sinceKey maps each booting phone to its start (Unix
+// ms), paceKey holds the learned first check and the counts of the
+// current poll.
+const (
+	sinceKey = Prefix + "booting:since"
+	paceKey  = Prefix + "booting:pace"
+)
+
+// Checks is how the status checks of booting phones are paced.
+type Checks struct {
+	// Poll is the least time from a phone's start to its first check, and
+	// the time between two checks of a phone.
+	Poll time.Duration
+	// Max is the latest the first check can learn to come after a start;
+	// at least Poll.
+	Max time.Duration
+}
+
+// bounds returns Poll and Max in ms, Max at least Poll.
+func (c Checks) bounds() (int64, int64) {
+	lo := max(c.Poll.Milliseconds(), 1)
+	return lo, max(c.Max.Milliseconds(), lo)
+}
+
+// Observed is what one status call learned about the boot time.
+type Observed struct {
+	// First is the phones at their first check that GeeLark reported
+	// Started or Starting; FirstReady those of them Started.
+	First, FirstReady int
+	// FirstOldest is the age (time since its start) of the oldest phone
+	// still Starting at its first check.
+	FirstOldest time.Duration
+	// Late is the phones confirmed at a later check whose first check
+	// came at the first-check age in force now, or later.
+	Late int
+}
+
+// Add counts one phone a status call found in state, under the first
+// check first, at now. Phones that fell back or expired count for nothing.
+func (o *Observed) Add(bt Boot, state geelark.PhoneState, first time.Duration, now time.Time) {
+	up := state == geelark.StateStarted
+	if !up && state != geelark.StateStarting {
+		return
+	}
+	switch {
+	case bt.FirstCheck == 0: // its first check
+		o.First++
+		if up {
+			o.FirstReady++
+		} else {
+			o.FirstOldest = max(o.FirstOldest, now.Sub(bt.StartedAt))
+		}
+	case up && bt.FirstCheck >= first:
+		o.Late++
+	}
+}
+
+// learnPace applies one status call's Observed to the learned first check
+// and returns it (ms). KEYS[1] is paceKey; ARGV: now, poll, max (ms),
+// first, first ready, oldest still starting at its first check (ms), late.
+var learnPace = redis.NewScript(`
+local now, poll, hi = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local k, r, oldest, late = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local f = tonumber(redis.call("HGET", KEYS[1], "first") or "") or poll
+if k > 0 and 2 * r < k and oldest + poll > f then
+  f = oldest + poll
+end
+local u = redis.call("HINCRBY", KEYS[1], "late", late)
+local d = redis.call("HINCRBY", KEYS[1], "ready", r)
+local since = tonumber(redis.call("HGET", KEYS[1], "since") or "")
+if not since then
+  redis.call("HSET", KEYS[1], "since", now)
+elseif now - since >= poll then
+  if u + d > 0 then
+    local share = u / (u + d)
+    if share > 0.1 then
+      f = f + (share - 0.1) * poll
+    else
+      f = f - f / 50
+    end
+  end
+  redis.call("HSET", KEYS[1], "late", 0, "ready", 0, "since", now)
+end
+f = math.floor(math.max(poll, math.min(hi, f)))
+redis.call("HSET", KEYS[1], "first", f)
+return f`)
+
+// Learn applies what one status call observed to the fleet's first check,
+// and returns the first check now in force.
+func (b *Boots) Learn(ctx context.Context, now time.Time, c Checks, o Observed) (time.Duration, error) {
+	lo, hi := c.bounds()
+	ms, err := learnPace.Run(ctx, b.rdb, []string{paceKey}, now.UnixMilli(), lo, hi,
+		o.First, o.FirstReady, o.FirstOldest.Milliseconds(), o.Late).Int64()
+	return time.Duration(ms) * time.Millisecond, err
+}
+
+// FirstCheck returns how long after its start a booting phone is first
+// checked now: what the fleet learned, within c, and whether it learned
+// anything yet (c.Poll when not).
+func (b *Boots) FirstCheck(ctx context.Context, c Checks) (time.Duration, bool, error) {
+	lo, hi := c.bounds()
+	ms, err := b.rdb.HGet(ctx, paceKey, "first").Int64()
+	if err == redis.Nil {
+		return time.Duration(lo) * time.Millisecond, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	return time.Duration(min(max(ms, lo), hi)) * time.Millisecond, true, nil
+}

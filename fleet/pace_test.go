@@ -1,0 +1,167 @@
+package fleet_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/phonestart/phonestart/fleet"
+	"github.com/phonestart/phonestart/geelark"
+	"github.com/phonestart/phonestart/internal/redistest"
+)
+
+var checks = fleet.Checks{Poll: 10 * time.Second, Max: 150 * time.Second}
+
+func claimIDs(t *testing.T, b *fleet.Boots, now time.Time, n int) ([]string, time.Duration) {
+	t.Helper()
+	got, first, err := b.Claim(context.Background(), now, n, time.Minute, checks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, len(got))
+	for i, bt := range got {
+		ids[i] = bt.ID
+	}
+	return ids, first
+}
+
+func learn(t *testing.T, b *fleet.Boots, now time.Time, o fleet.Observed) time.Duration {
+	t.Helper()
+	first, err := b.Learn(context.Background(), now, checks, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return first
+}
+
+// A claim takes no phone younger than the learned first check, nor one
+// checked before within a poll of it; it makes them due when they reach
+// it, so that a later claim takes them without a status call in between.
+// A phone with a callback's verdict is taken at once.
+func TestClaimTakesNoPhoneYoungerThanTheFirstCheck(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := fleet.NewBoots(redistest.New(t).Client(t))
+	t0 := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	boot := func(id string, started time.Time) fleet.Boot {
+		return fleet.Boot{ID: id, Attempt: 1, StartedAt: started, Deadline: started.Add(5 * time.Minute)}
+	}
+	if err := b.Begin(ctx, t0.Add(10*time.Second), boot("old", t0), boot("young", t0.Add(20*time.Second)), boot("called", t0.Add(20*time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing learned: the first check is the poll, and every phone due
+	// at its poll is taken.
+	if ids, first := claimIDs(t, b, t0.Add(10*time.Second), 10); len(ids) != 1 || ids[0] != "old" || first != checks.Poll {
+		t.Fatalf("fresh claim = %v, first check %v; want [old] at %v", ids, first, checks.Poll)
+	}
+	// The fleet learns that phones are not up at 10s: the first check moves
+	// to 20s, so a phone due after its poll but 10s old waits.
+	if first := learn(t, b, t0.Add(10*time.Second), fleet.Observed{First: 1, FirstOldest: 10 * time.Second}); first != 20*time.Second {
+		t.Fatalf("learned %v, want 20s", first)
+	}
+	if err := b.Later(ctx, boot("young", t0.Add(20*time.Second)), t0.Add(30*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Verdict(ctx, "called", true, t0.Add(30*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if ids, _ := claimIDs(t, b, t0.Add(30*time.Second), 10); len(ids) != 1 || ids[0] != "called" {
+		t.Fatalf("claim at 30s = %v; want only the phone with a verdict", ids)
+	}
+	if ids, _ := claimIDs(t, b, t0.Add(39*time.Second), 10); len(ids) != 0 {
+		t.Fatalf("claim at 39s = %v; young is 19s old, want none", ids)
+	}
+	if ids, _ := claimIDs(t, b, t0.Add(40*time.Second), 10); len(ids) != 1 || ids[0] != "young" {
+		t.Fatalf("claim at 40s = %v; want young, 20s old", ids)
+	}
+	// A phone still starting at its first check is checked again a poll
+	// after the first check at the earliest, whatever its due time says.
+	checked := boot("checked", t0)
+	checked.FirstCheck, checked.Seen = 20*time.Second, "starting"
+	if err := b.Later(ctx, checked, t0.Add(25*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if ids, _ := claimIDs(t, b, t0.Add(29*time.Second), 10); len(ids) != 0 {
+		t.Fatalf("claim at 29s = %v; checked is due at 30s", ids)
+	}
+	if ids, _ := claimIDs(t, b, t0.Add(30*time.Second), 10); len(ids) != 1 || ids[0] != "checked" {
+		t.Fatalf("claim at 30s = %v; want checked", ids)
+	}
+}
+
+// The first check moves past phones that were mostly still starting at
+// it, not for a minority, and never for phones checked before; it settles
+// where about nine in ten are up at their first check; it stays within
+// the poll and Max; and it is kept for the whole fleet.
+func TestFirstCheckLearnsTheBootTime(t *testing.T) {
+	t.Parallel()
+	rdb := redistest.New(t).Client(t)
+	b := fleet.NewBoots(rdb)
+	t0 := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+
+	if first, learned, err := b.FirstCheck(context.Background(), checks); err != nil || learned || first != checks.Poll {
+		t.Fatalf("FirstCheck of a fresh fleet = %v, %v, %v; want the poll, not learned", first, learned, err)
+	}
+	// A minority still starting: no move.
+	if f := learn(t, b, t0, fleet.Observed{First: 100, FirstReady: 50, FirstOldest: 30 * time.Second}); f != checks.Poll {
+		t.Fatalf("half up moved the first check to %v", f)
+	}
+	// Most still starting: a poll past the oldest of them.
+	if f := learn(t, b, t0, fleet.Observed{First: 100, FirstReady: 49, FirstOldest: 31 * time.Second}); f != 41*time.Second {
+		t.Fatalf("most starting: first check %v, want 41s", f)
+	}
+	// Phones rechecked and still starting, however many (they may never
+	// come up): no move.
+	if f := learn(t, b, t0.Add(time.Second), fleet.Observed{}); f != 41*time.Second {
+		t.Fatalf("an empty observation moved the first check to %v", f)
+	}
+	// The poll since the first observation ends: all 99 confirmed phones
+	// were up at their first check, so 2% sooner.
+	if f := learn(t, b, t0.Add(10*time.Second), fleet.Observed{}); f != 40180*time.Millisecond {
+		t.Fatalf("all up at the first check: %v, want 40.18s", f)
+	}
+	// Over the next poll, 30 of 100 confirmed phones needed a later check:
+	// up by (0.3-0.1) of a poll.
+	learn(t, b, t0.Add(15*time.Second), fleet.Observed{First: 70, FirstReady: 70, Late: 30})
+	if f := learn(t, b, t0.Add(20*time.Second), fleet.Observed{}); f != 42180*time.Millisecond {
+		t.Fatalf("three in ten late: first check %v, want 42.18s", f)
+	}
+	// Another worker reads the same.
+	if f, learned, err := fleet.NewBoots(rdb).FirstCheck(context.Background(), checks); err != nil || !learned || f != 42180*time.Millisecond {
+		t.Fatalf("FirstCheck = %v, %v, %v; want 42.18s, learned", f, learned, err)
+	}
+	// Never past Max, never below the poll.
+	if f := learn(t, b, t0.Add(21*time.Second), fleet.Observed{First: 1, FirstOldest: time.Hour}); f != checks.Max {
+		t.Fatalf("first check %v past Max %v", f, checks.Max)
+	}
+	for i := range 200 {
+		learn(t, b, t0.Add(time.Duration(30+10*i)*time.Second), fleet.Observed{First: 1, FirstReady: 1})
+	}
+	if f, _, _ := b.FirstCheck(context.Background(), checks); f != checks.Poll {
+		t.Fatalf("after 200 polls of phones up at once the first check is %v, want the poll", f)
+	}
+}
+
+// Observed counts a phone once, at its first check; later only when it
+// comes up and its first check was no earlier than the one now in force;
+// a phone that fell back counts for nothing.
+func TestObservedCountsFirstChecksAndLateConfirmations(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	now := t0.Add(time.Minute)
+	first := 30 * time.Second
+	fresh := func(started time.Time) fleet.Boot { return fleet.Boot{StartedAt: started} }
+	checked := func(at time.Duration) fleet.Boot { return fleet.Boot{StartedAt: t0, FirstCheck: at} }
+	var o fleet.Observed
+	o.Add(fresh(t0.Add(10*time.Second)), geelark.StateStarted, first, now)
+	o.Add(fresh(t0), geelark.StateStarting, first, now)
+	o.Add(fresh(t0.Add(20*time.Second)), geelark.StateStarting, first, now)
+	o.Add(fresh(t0), geelark.StateShutDown, first, now)
+	o.Add(checked(30*time.Second), geelark.StateStarted, first, now)  // late under the first check in force
+	o.Add(checked(20*time.Second), geelark.StateStarted, first, now)  // checked before the first check moved past it
+	o.Add(checked(30*time.Second), geelark.StateStarting, first, now) // still starting: may never come up
+	want := fleet.Observed{First: 3, FirstReady: 1, FirstOldest: time.Minute, Late: 1}
+	if o != want {
+		t.Fatalf("Observed = %+v, want %+v", o, want)
+	}
+}
