@@ -19,7 +19,8 @@ import (
 var (
 	bootPhones = flag.Int("boot.phones", 10000, "phones of BenchmarkBoot")
 	bootTime   = flag.Duration("boot.time", 60*time.Second, "how long each phone of BenchmarkBoot boots")
-	bootPoll   = flag.Duration("boot.poll", worker.DefaultBootPoll, "PHONESTART_BOOT_POLL of BenchmarkBoot")
+	bootPoll    = flag.Duration("boot.poll", worker.DefaultBootPoll, "PHONESTART_BOOT_POLL of BenchmarkBoot")
+	bootWorkers = flag.Int("boot.workers", 1, "workers of BenchmarkBoot, sharing the budgets")
 )
 
 // BenchmarkBoot starts phones that each boot for -boot.time (60s) at a
@@ -60,21 +61,38 @@ func runBoot(b *testing.B, n int, boot time.Duration, confirm bool) {
 	if confirm {
 		cfg.Status, cfg.StatusLimiter, cfg.BootPoll = api, status, *bootPoll
 	}
-	w, err := worker.New(cfg)
-	if err != nil {
-		b.Fatal(err)
+	cfg.Concurrency /= *bootWorkers
+	ws := make([]*worker.Worker, *bootWorkers)
+	for i := range ws {
+		w, err := worker.New(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ws[i] = w
+	}
+	stats := func() (s worker.Stats) {
+		for _, w := range ws {
+			st := w.Stats()
+			s.Started += st.Started
+			s.Ready += st.Ready
+		}
+		return s
 	}
 	began := time.Now()
-	if err := w.Start(); err != nil {
-		b.Fatal(err)
+	for _, w := range ws {
+		if err := w.Start(); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = w.Shutdown(context.Background()) })
 	}
-	b.Cleanup(func() { _ = w.Shutdown(context.Background()) })
-	waitUntil(b, 10*time.Minute, "phones started", func() bool { return w.Stats().Started >= n })
+	waitUntil(b, 10*time.Minute, "phones started", func() bool { return stats().Started >= n })
 	if confirm {
-		waitUntil(b, 30*time.Minute, "phones ready", func() bool { return w.Stats().Ready >= n })
+		waitUntil(b, 30*time.Minute, "phones ready", func() bool { return stats().Ready >= n })
 	}
 	allDone := time.Since(began)
-	_ = w.Shutdown(context.Background())
+	for _, w := range ws {
+		_ = w.Shutdown(context.Background())
+	}
 
 	var starts, checks []time.Time
 	statusIDs := 0
@@ -91,7 +109,7 @@ func runBoot(b *testing.B, n int, boot time.Duration, confirm bool) {
 	span := starts[len(starts)-1].Sub(starts[0])
 	b.ReportMetric(float64(len(starts)), "start-calls")
 	b.ReportMetric(span.Seconds()/floor.Seconds(), "starts/floor")
-	line := fmt.Sprintf("%s: %d phones, %d start calls in %v (floor %v, %.3fx)", b.Name(), n, len(starts),
+	line := fmt.Sprintf("%s: %d phones, %d worker(s), %d start calls in %v (floor %v, %.3fx)", b.Name(), n, *bootWorkers, len(starts),
 		span.Round(time.Millisecond), floor.Round(time.Millisecond), span.Seconds()/floor.Seconds())
 	if confirm {
 		perCall := float64(statusIDs) / float64(len(checks))

@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"math"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -18,8 +19,9 @@ import (
 //
 //   - It starts at the poll: a fresh fleet checks a phone a poll after its
 //     start, as the poll says.
-//   - A call whose phones at their first check were mostly (more than half)
-//     still Starting moves it at once to a poll past the oldest of them:
+//   - A call with at least 10 phones at their first check, most of them
+//     (more than half) still Starting, moves it at once to a poll past the
+//     oldest of those:
 //     the phones of that age were not up, and younger ones are less likely
 //     to be. A burst of phones on a fresh fleet spends one call a poll
 //     finding their boot time this way, not a call per phone and poll.
@@ -52,13 +54,16 @@ type Checks struct {
 	// the time between two checks of a phone.
 	Poll time.Duration
 	// Max is the latest the first check can learn to come after a start;
-	// at least Poll.
+	// at least Poll. 0: no limit.
 	Max time.Duration
 }
 
 // bounds returns Poll and Max in ms, Max at least Poll.
 func (c Checks) bounds() (int64, int64) {
 	lo := max(c.Poll.Milliseconds(), 1)
+	if c.Max == 0 {
+		return lo, math.MaxInt64 / 2
+	}
 	return lo, max(c.Max.Milliseconds(), lo)
 }
 
@@ -96,13 +101,13 @@ func (o *Observed) Add(bt Boot, state geelark.PhoneState, first time.Duration, n
 }
 
 // learnPace applies one status call's Observed to the learned first check
-// and returns it (ms). KEYS[1] is paceKey; ARGV: now, poll, max (ms),
+// and returns it (ms); see Checks for the rules. KEYS[1] is paceKey; ARGV: now, poll, max (ms),
 // first, first ready, oldest still starting at its first check (ms), late.
 var learnPace = redis.NewScript(`
 local now, poll, hi = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local k, r, oldest, late = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local f = tonumber(redis.call("HGET", KEYS[1], "first") or "") or poll
-if k > 0 and 2 * r < k and oldest + poll > f then
+if k >= 10 and 2 * r < k and oldest + poll > f then
   f = oldest + poll
 end
 local u = redis.call("HINCRBY", KEYS[1], "late", late)

@@ -56,7 +56,7 @@ func TestClaimTakesNoPhoneYoungerThanTheFirstCheck(t *testing.T) {
 	}
 	// The fleet learns that phones are not up at 10s: the first check moves
 	// to 20s, so a phone due after its poll but 10s old waits.
-	if first := learn(t, b, t0.Add(10*time.Second), fleet.Observed{First: 1, FirstOldest: 10 * time.Second}); first != 20*time.Second {
+	if first := learn(t, b, t0.Add(10*time.Second), fleet.Observed{First: 10, FirstOldest: 10 * time.Second}); first != 20*time.Second {
 		t.Fatalf("learned %v, want 20s", first)
 	}
 	if err := b.Later(ctx, boot("young", t0.Add(20*time.Second)), t0.Add(30*time.Second)); err != nil {
@@ -102,6 +102,10 @@ func TestFirstCheckLearnsTheBootTime(t *testing.T) {
 	if first, learned, err := b.FirstCheck(context.Background(), checks); err != nil || learned || first != checks.Poll {
 		t.Fatalf("FirstCheck of a fresh fleet = %v, %v, %v; want the poll, not learned", first, learned, err)
 	}
+	// Fewer than 10 phones at their first check: too few to move it.
+	if f := learn(t, b, t0, fleet.Observed{First: 9, FirstOldest: 30 * time.Second}); f != checks.Poll {
+		t.Fatalf("9 phones moved the first check to %v", f)
+	}
 	// A minority still starting: no move.
 	if f := learn(t, b, t0, fleet.Observed{First: 100, FirstReady: 50, FirstOldest: 30 * time.Second}); f != checks.Poll {
 		t.Fatalf("half up moved the first check to %v", f)
@@ -131,7 +135,7 @@ func TestFirstCheckLearnsTheBootTime(t *testing.T) {
 		t.Fatalf("FirstCheck = %v, %v, %v; want 42.18s, learned", f, learned, err)
 	}
 	// Never past Max, never below the poll.
-	if f := learn(t, b, t0.Add(21*time.Second), fleet.Observed{First: 1, FirstOldest: time.Hour}); f != checks.Max {
+	if f := learn(t, b, t0.Add(21*time.Second), fleet.Observed{First: 10, FirstOldest: time.Hour}); f != checks.Max {
 		t.Fatalf("first check %v past Max %v", f, checks.Max)
 	}
 	for i := range 200 {

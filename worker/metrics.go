@@ -32,8 +32,9 @@ import (
 //	                                              or "callback"
 //	phonestart_boot_failures_total{reason}        boots that failed: boot_timeout or
 //	                                              boot_failed
-//	phonestart_status_calls_total                 status calls checking booting phones
 //	phonestart_status_call_ids                    histogram of phone IDs per status call
+//	                                              checking booting phones (its count is the
+//	                                              calls)
 //	phonestart_boot_first_check_seconds           how long after its start a booting phone is
 //	                                              first checked, as the fleet learned it
 //	                                              (as of this worker's last status call)

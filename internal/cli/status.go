@@ -67,6 +67,9 @@ func runStatus(ctx context.Context, args []string, env Env) error {
 	}
 	printCounts(env.Stdout, c)
 	printStops(env.Stdout, sc)
+	if d, ok, err := fleet.NewBoots(rdb).FirstCheck(ctx, fleet.Checks{}); err == nil && ok {
+		fmt.Fprintf(env.Stdout, "boot check first %v after a start (learned by the fleet)\n", d.Round(100*time.Millisecond))
+	}
 	now := time.Now()
 	if used, limit, err := fleet.BudgetUsed(ctx, rdb, fleet.EndpointStart, now); err == nil && limit > 0 {
 		fmt.Fprintf(env.Stdout, "api budget %d of %d calls this minute\n", used, limit)

@@ -1,9 +1,13 @@
 package cli_test
 
 import (
+	"context"
 	"maps"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/phonestart/phonestart/fleet"
 )
 
 func TestStatusCountsPhonesByState(t *testing.T) {
@@ -44,5 +48,23 @@ func TestStatusOfAnEmptyRedis(t *testing.T) {
 	}
 	if o := h.mustRun("", "dead", "list"); !strings.Contains(o.stdout, "no dead phones") {
 		t.Fatalf("dead list of an empty Redis printed %q", o.stdout)
+	}
+}
+
+// Once the fleet has learned when its phones are up, status says how long
+// after a start a booting phone is first checked.
+func TestStatusShowsTheLearnedFirstCheck(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	if o := h.mustRun("", "status"); strings.Contains(o.stdout, "boot check") {
+		t.Fatalf("status of a fleet that learned nothing printed %q", o.stdout)
+	}
+	b := fleet.NewBoots(h.r.Client(t))
+	if _, err := b.Learn(context.Background(), time.Now(), fleet.Checks{Poll: 10 * time.Second},
+		fleet.Observed{First: 100, FirstOldest: 51 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	if o := h.mustRun("", "status"); !strings.Contains(o.stdout, "boot check first 1m1s after a start") {
+		t.Fatalf("status printed %q, want the learned first check, 1m1s", o.stdout)
 	}
 }
