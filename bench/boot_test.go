@@ -17,8 +17,8 @@ import (
 )
 
 var (
-	bootPhones = flag.Int("boot.phones", 10000, "phones of BenchmarkBoot")
-	bootTime   = flag.Duration("boot.time", 60*time.Second, "how long each phone of BenchmarkBoot boots")
+	bootPhones  = flag.Int("boot.phones", 10000, "phones of BenchmarkBoot")
+	bootTime    = flag.Duration("boot.time", 60*time.Second, "how long each phone of BenchmarkBoot boots")
 	bootPoll    = flag.Duration("boot.poll", worker.DefaultBootPoll, "PHONESTART_BOOT_POLL of BenchmarkBoot")
 	bootWorkers = flag.Int("boot.workers", 1, "workers of BenchmarkBoot, sharing the budgets")
 )
