@@ -2,7 +2,9 @@
 // workers, schedulers, the CLI and the admin server of one deployment share
 // besides asynq's queue. That is the API budget of each GeeLark endpoint,
 // the fleet-wide pause, worker heartbeats, the dead-letter ledger, the
-// phones whose last start call ended without an answer, and fleet time.
+// phones whose last start call ended without an answer, the events stream
+// and each phone's state, the booting phones and when the fleet's phones
+// are usually up (Checks), the stopping phones, and fleet time.
 //
 // Every key phonestart writes outside asynq's is named here, under the
 // prefix "phonestart:". Fleet time is Redis's clock (TIME), so that a worker
