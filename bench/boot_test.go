@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -21,7 +22,11 @@ var (
 	bootTime    = flag.Duration("boot.time", 60*time.Second, "how long each phone of BenchmarkBoot boots")
 	bootPoll    = flag.Duration("boot.poll", worker.DefaultBootPoll, "PHONESTART_BOOT_POLL of BenchmarkBoot")
 	bootWorkers = flag.Int("boot.workers", 1, "workers of BenchmarkBoot, sharing the budgets")
+	bootBursts  = flag.Int("boot.bursts", 1, "bursts of BenchmarkBoot, one after the other on the same Redis (the later ones on a fleet that has learned its boot time)")
 )
+
+// bootStartPerMinute is BenchmarkBoot's start budget.
+const bootStartPerMinute = 600
 
 // BenchmarkBoot starts phones that each boot for -boot.time (60s) at a
 // start budget of 600 calls a minute and the default status budget (180 a
@@ -29,7 +34,9 @@ var (
 // calls took against their floor (49 gaps of 60s/599 for 10,000 phones),
 // the most status calls in any 60-second window, the IDs per status call,
 // the phones confirmed per status call, and how long until every phone was
-// ready.
+// ready. With -boot.bursts N, N bursts of phones come one after the other
+// on the same Redis: the later ones on a fleet that has learned when its
+// phones are up.
 func BenchmarkBoot(b *testing.B) {
 	for _, confirm := range []bool{false, true} {
 		name := "confirm-off"
@@ -48,8 +55,7 @@ func runBoot(b *testing.B, n int, boot time.Duration, confirm bool) {
 	_, rdb := newRedis(b)
 	fake, api := newAPI(b, geelarktest.Config{Boot: func(string) geelarktest.Boot { return geelarktest.Boot{Time: boot} }})
 	enqueuePhones(b, rdb, phoneIDs("5577", n), geelark.StartOptions{})
-	const startPerMinute = 600
-	start, err := fleet.NewBudget(rdb, fleet.BudgetConfig{PerMinute: startPerMinute, PerHour: 100_000})
+	start, err := fleet.NewBudget(rdb, fleet.BudgetConfig{PerMinute: bootStartPerMinute, PerHour: 100_000})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -85,18 +91,30 @@ func runBoot(b *testing.B, n int, boot time.Duration, confirm bool) {
 		}
 		b.Cleanup(func() { _ = w.Shutdown(context.Background()) })
 	}
-	waitUntil(b, 10*time.Minute, "phones started", func() bool { return stats().Started >= n })
-	if confirm {
-		waitUntil(b, 30*time.Minute, "phones ready", func() bool { return stats().Ready >= n })
+	for burst := range *bootBursts {
+		mark := len(fake.Calls())
+		if burst > 0 {
+			began = time.Now()
+			enqueuePhones(b, rdb, phoneIDs(strconv.Itoa(5577+burst), n), geelark.StartOptions{})
+		}
+		want := (burst + 1) * n
+		waitUntil(b, 10*time.Minute, "phones started", func() bool { return stats().Started >= want })
+		if confirm {
+			waitUntil(b, 30*time.Minute, "phones ready", func() bool { return stats().Ready >= want })
+		}
+		reportBoot(b, burst, n, fake.Calls()[mark:], time.Since(began), confirm)
 	}
-	allDone := time.Since(began)
 	for _, w := range ws {
 		_ = w.Shutdown(context.Background())
 	}
+}
 
+// reportBoot reports one burst of BenchmarkBoot from its calls: the
+// metrics of the first, a line for each.
+func reportBoot(b *testing.B, burst, n int, calls []geelarktest.Call, took time.Duration, confirm bool) {
 	var starts, checks []time.Time
 	statusIDs := 0
-	for _, c := range fake.Calls() {
+	for _, c := range calls {
 		switch c.Path {
 		case geelark.StartPath:
 			starts = append(starts, c.Time)
@@ -105,21 +123,26 @@ func runBoot(b *testing.B, n int, boot time.Duration, confirm bool) {
 			statusIDs += len(c.IDs)
 		}
 	}
-	floor := time.Duration(len(starts)-1) * time.Duration(int64(time.Minute)/(startPerMinute-1))
+	floor := time.Duration(len(starts)-1) * time.Duration(int64(time.Minute)/(bootStartPerMinute-1))
 	span := starts[len(starts)-1].Sub(starts[0])
-	b.ReportMetric(float64(len(starts)), "start-calls")
-	b.ReportMetric(span.Seconds()/floor.Seconds(), "starts/floor")
-	line := fmt.Sprintf("%s: %d phones, %d worker(s), %d start calls in %v (floor %v, %.3fx)", b.Name(), n, *bootWorkers, len(starts),
+	first := burst == 0
+	if first {
+		b.ReportMetric(float64(len(starts)), "start-calls")
+		b.ReportMetric(span.Seconds()/floor.Seconds(), "starts/floor")
+	}
+	line := fmt.Sprintf("%s: burst %d: %d phones, %d worker(s), %d start calls in %v (floor %v, %.3fx)", b.Name(), burst+1, n, *bootWorkers, len(starts),
 		span.Round(time.Millisecond), floor.Round(time.Millisecond), span.Seconds()/floor.Seconds())
 	if confirm {
 		perCall := float64(statusIDs) / float64(len(checks))
 		confirmed := float64(n) / float64(len(checks))
-		b.ReportMetric(float64(len(checks)), "status-calls")
-		b.ReportMetric(float64(maxIn(checks, time.Minute)), "status-max/60s")
-		b.ReportMetric(perCall, "ids/status-call")
-		b.ReportMetric(confirmed, "confirmed/status-call")
-		line += fmt.Sprintf("; boot poll %v: %d status calls, at most %d in any 60s (budget 180), %.1f IDs and %.1f confirmations a call; all ready %v after the worker started",
-			*bootPoll, len(checks), maxIn(checks, time.Minute), perCall, confirmed, allDone.Round(time.Second))
+		if first {
+			b.ReportMetric(float64(len(checks)), "status-calls")
+			b.ReportMetric(float64(maxIn(checks, time.Minute)), "status-max/60s")
+			b.ReportMetric(perCall, "ids/status-call")
+			b.ReportMetric(confirmed, "confirmed/status-call")
+		}
+		line += fmt.Sprintf("; boot poll %v: %d status calls, at most %d in any 60s (budget 180), %.1f IDs and %.1f confirmations a call; all ready %v after the burst began",
+			*bootPoll, len(checks), maxIn(checks, time.Minute), perCall, confirmed, took.Round(time.Second))
 	}
 	b.Log(line)
 }

@@ -81,9 +81,11 @@ type Config struct {
 	// after its start was accepted, with boot confirmation off). Default 0:
 	// off.
 	MaxRuntime time.Duration
-	// BootPoll is how long after a start call a booting phone is first
-	// checked with the status endpoint, and then between checks. Default
-	// 10s.
+	// BootPoll is the least time from a start call to a booting phone's
+	// first check with the status endpoint, and the time between checks.
+	// The workers learn a later first check, kept in Redis, when the
+	// fleet's phones boot for longer (fleet.Checks), up to half of
+	// BootTimeout. Default 10s.
 	BootPoll time.Duration
 	// BootTimeout is how long a phone may stay Starting after GeeLark
 	// accepted its start; after it, or once GeeLark reports it shut down

@@ -47,7 +47,7 @@ func (f *workerFlags) register(s *settings) {
 	s.Duration(&f.shutdownTimeout, "shutdown-timeout", "PHONESTART_SHUTDOWN_TIMEOUT", worker.DefaultShutdownTimeout,
 		"how long a stopping worker lets calls in flight finish; must exceed GEELARK_CALL_TIMEOUT (unset: call timeout + 10s)", positive)
 	s.Duration(&f.bootPoll, "boot-poll", "PHONESTART_BOOT_POLL", worker.DefaultBootPoll,
-		"how long after a start call a booting phone is first checked, and then between checks", positive)
+		"the least time from a start call to a booting phone's first check (the fleet learns a later one when its phones boot longer), and the time between checks", positive)
 	s.Duration(&f.bootTimeout, "boot-timeout", "PHONESTART_BOOT_TIMEOUT", worker.DefaultBootTimeout,
 		"how long a phone may stay Starting before it failed to boot and is started again (0: no boot confirmation)", nonNegative)
 	s.Duration(&f.maxRuntime, "max-runtime", "PHONESTART_MAX_RUNTIME", 0,
