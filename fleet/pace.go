@@ -25,9 +25,10 @@ import (
 //     the phones of that age were not up, and younger ones are less likely
 //     to be. A burst of phones on a fresh fleet spends one call a poll
 //     finding their boot time this way, not a call per phone and poll.
-//   - Over each poll, the phones confirmed at their first check and those
-//     that needed a later one (their first check came at the age then in
-//     force, or later) are counted. When more than one in ten needed a
+//   - Over each poll, the phones confirmed at their first check (when it
+//     came within a poll of the first check in force) and those that
+//     needed a later one (their first check came at the age then in force,
+//     or later) are counted. When more than one in ten needed a
 //     later check, the first check moves up by that share (less the one in
 //     ten) of a poll; otherwise it comes 2% sooner. So it settles where
 //     about nine phones in ten are up at their first check, and follows a
@@ -75,14 +76,20 @@ type Observed struct {
 	// FirstOldest is the age (time since its start) of the oldest phone
 	// still Starting at its first check.
 	FirstOldest time.Duration
+	// OnTime is the phones Started at a first check that came within a
+	// poll of the first check in force: a phone first checked later (the
+	// status budget held it back) says nothing of whether its check could
+	// have come sooner.
+	OnTime int
 	// Late is the phones confirmed at a later check whose first check
 	// came at the first-check age in force now, or later.
 	Late int
 }
 
-// Add counts one phone a status call found in state, under the first
-// check first, at now. Phones that fell back or expired count for nothing.
-func (o *Observed) Add(bt Boot, state geelark.PhoneState, first time.Duration, now time.Time) {
+// Add counts one phone a status call found in state at now, under the
+// first check first and the poll. Phones that fell back or expired count
+// for nothing.
+func (o *Observed) Add(bt Boot, state geelark.PhoneState, now time.Time, first, poll time.Duration) {
 	up := state == geelark.StateStarted
 	if !up && state != geelark.StateStarting {
 		return
@@ -92,6 +99,9 @@ func (o *Observed) Add(bt Boot, state geelark.PhoneState, first time.Duration, n
 		o.First++
 		if up {
 			o.FirstReady++
+			if now.Sub(bt.StartedAt) <= first+poll {
+				o.OnTime++
+			}
 		} else {
 			o.FirstOldest = max(o.FirstOldest, now.Sub(bt.StartedAt))
 		}
@@ -102,16 +112,17 @@ func (o *Observed) Add(bt Boot, state geelark.PhoneState, first time.Duration, n
 
 // learnPace applies one status call's Observed to the learned first check
 // and returns it (ms); see Checks for the rules. KEYS[1] is paceKey; ARGV: now, poll, max (ms),
-// first, first ready, oldest still starting at its first check (ms), late.
+// first, first ready, oldest still starting at its first check (ms), late,
+// on time.
 var learnPace = redis.NewScript(`
 local now, poll, hi = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local k, r, oldest, late = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local k, r, oldest, late, ontime = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local f = tonumber(redis.call("HGET", KEYS[1], "first") or "") or poll
 if k >= 10 and 2 * r < k and oldest + poll > f then
   f = oldest + poll
 end
 local u = redis.call("HINCRBY", KEYS[1], "late", late)
-local d = redis.call("HINCRBY", KEYS[1], "ready", r)
+local d = redis.call("HINCRBY", KEYS[1], "ready", ontime)
 local since = tonumber(redis.call("HGET", KEYS[1], "since") or "")
 if not since then
   redis.call("HSET", KEYS[1], "since", now)
@@ -135,7 +146,7 @@ return f`)
 func (b *Boots) Learn(ctx context.Context, now time.Time, c Checks, o Observed) (time.Duration, error) {
 	lo, hi := c.bounds()
 	ms, err := learnPace.Run(ctx, b.rdb, []string{paceKey}, now.UnixMilli(), lo, hi,
-		o.First, o.FirstReady, o.FirstOldest.Milliseconds(), o.Late).Int64()
+		o.First, o.FirstReady, o.FirstOldest.Milliseconds(), o.Late, o.OnTime).Int64()
 	return time.Duration(ms) * time.Millisecond, err
 }
 

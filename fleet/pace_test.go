@@ -107,11 +107,11 @@ func TestFirstCheckLearnsTheBootTime(t *testing.T) {
 		t.Fatalf("9 phones moved the first check to %v", f)
 	}
 	// A minority still starting: no move.
-	if f := learn(t, b, t0, fleet.Observed{First: 100, FirstReady: 50, FirstOldest: 30 * time.Second}); f != checks.Poll {
+	if f := learn(t, b, t0, fleet.Observed{First: 100, FirstReady: 50, OnTime: 50, FirstOldest: 30 * time.Second}); f != checks.Poll {
 		t.Fatalf("half up moved the first check to %v", f)
 	}
 	// Most still starting: a poll past the oldest of them.
-	if f := learn(t, b, t0, fleet.Observed{First: 100, FirstReady: 49, FirstOldest: 31 * time.Second}); f != 41*time.Second {
+	if f := learn(t, b, t0, fleet.Observed{First: 100, FirstReady: 49, OnTime: 49, FirstOldest: 31 * time.Second}); f != 41*time.Second {
 		t.Fatalf("most starting: first check %v, want 41s", f)
 	}
 	// Phones rechecked and still starting, however many (they may never
@@ -126,9 +126,15 @@ func TestFirstCheckLearnsTheBootTime(t *testing.T) {
 	}
 	// Over the next poll, 30 of 100 confirmed phones needed a later check:
 	// up by (0.3-0.1) of a poll.
-	learn(t, b, t0.Add(15*time.Second), fleet.Observed{First: 70, FirstReady: 70, Late: 30})
+	learn(t, b, t0.Add(15*time.Second), fleet.Observed{First: 70, FirstReady: 70, OnTime: 70, Late: 30})
 	if f := learn(t, b, t0.Add(20*time.Second), fleet.Observed{}); f != 42180*time.Millisecond {
 		t.Fatalf("three in ten late: first check %v, want 42.18s", f)
+	}
+	// A poll where the phones were up at first checks that all came more
+	// than a poll late (the budget held them back): nothing learned.
+	learn(t, b, t0.Add(25*time.Second), fleet.Observed{First: 100, FirstReady: 100})
+	if f := learn(t, b, t0.Add(30*time.Second), fleet.Observed{}); f != 42180*time.Millisecond {
+		t.Fatalf("phones checked late moved the first check to %v", f)
 	}
 	// Another worker reads the same.
 	if f, learned, err := fleet.NewBoots(rdb).FirstCheck(context.Background(), checks); err != nil || !learned || f != 42180*time.Millisecond {
@@ -139,16 +145,17 @@ func TestFirstCheckLearnsTheBootTime(t *testing.T) {
 		t.Fatalf("first check %v past Max %v", f, checks.Max)
 	}
 	for i := range 200 {
-		learn(t, b, t0.Add(time.Duration(30+10*i)*time.Second), fleet.Observed{First: 1, FirstReady: 1})
+		learn(t, b, t0.Add(time.Duration(30+10*i)*time.Second), fleet.Observed{First: 1, FirstReady: 1, OnTime: 1})
 	}
 	if f, _, _ := b.FirstCheck(context.Background(), checks); f != checks.Poll {
 		t.Fatalf("after 200 polls of phones up at once the first check is %v, want the poll", f)
 	}
 }
 
-// Observed counts a phone once, at its first check; later only when it
-// comes up and its first check was no earlier than the one now in force;
-// a phone that fell back counts for nothing.
+// Observed counts a phone once, at its first check (on time when that came
+// within a poll of the first check in force); later only when it comes up
+// and its first check was no earlier than the one now in force; a phone
+// that fell back counts for nothing.
 func TestObservedCountsFirstChecksAndLateConfirmations(t *testing.T) {
 	t.Parallel()
 	t0 := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
@@ -157,14 +164,16 @@ func TestObservedCountsFirstChecksAndLateConfirmations(t *testing.T) {
 	fresh := func(started time.Time) fleet.Boot { return fleet.Boot{StartedAt: started} }
 	checked := func(at time.Duration) fleet.Boot { return fleet.Boot{StartedAt: t0, FirstCheck: at} }
 	var o fleet.Observed
-	o.Add(fresh(t0.Add(10*time.Second)), geelark.StateStarted, first, now)
-	o.Add(fresh(t0), geelark.StateStarting, first, now)
-	o.Add(fresh(t0.Add(20*time.Second)), geelark.StateStarting, first, now)
-	o.Add(fresh(t0), geelark.StateShutDown, first, now)
-	o.Add(checked(30*time.Second), geelark.StateStarted, first, now)  // late under the first check in force
-	o.Add(checked(20*time.Second), geelark.StateStarted, first, now)  // checked before the first check moved past it
-	o.Add(checked(30*time.Second), geelark.StateStarting, first, now) // still starting: may never come up
-	want := fleet.Observed{First: 3, FirstReady: 1, FirstOldest: time.Minute, Late: 1}
+	poll := 10 * time.Second
+	o.Add(fresh(t0.Add(25*time.Second)), geelark.StateStarted, now, first, poll) // 35s old: on time
+	o.Add(fresh(t0.Add(10*time.Second)), geelark.StateStarted, now, first, poll) // 50s old: checked late
+	o.Add(fresh(t0), geelark.StateStarting, now, first, poll)
+	o.Add(fresh(t0.Add(20*time.Second)), geelark.StateStarting, now, first, poll)
+	o.Add(fresh(t0), geelark.StateShutDown, now, first, poll)
+	o.Add(checked(30*time.Second), geelark.StateStarted, now, first, poll)  // late under the first check in force
+	o.Add(checked(20*time.Second), geelark.StateStarted, now, first, poll)  // checked before the first check moved past it
+	o.Add(checked(30*time.Second), geelark.StateStarting, now, first, poll) // still starting: may never come up
+	want := fleet.Observed{First: 4, FirstReady: 2, OnTime: 1, FirstOldest: time.Minute, Late: 1}
 	if o != want {
 		t.Fatalf("Observed = %+v, want %+v", o, want)
 	}

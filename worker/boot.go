@@ -142,7 +142,7 @@ func (w *Worker) checkBoots(ctx context.Context, due []fleet.Boot, first time.Du
 	for i, bt := range ask {
 		o := res.Outcomes[i]
 		if o.Known {
-			seen.Add(bt, o.State, first, now)
+			seen.Add(bt, o.State, now, first, w.cfg.BootPoll)
 		}
 		if bt.FirstCheck == 0 {
 			bt.FirstCheck = first
