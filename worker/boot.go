@@ -171,6 +171,10 @@ func (w *Worker) checkBoots(ctx context.Context, due []fleet.Boot, first time.Du
 		return
 	}
 	w.metrics.firstCheck(learned)
+	if learned >= first+w.cfg.BootPoll/2 {
+		w.log.Info("booting phones were still starting at their first check; the fleet checks them later from now on",
+			zap.Duration("first_check", learned), zap.Duration("was", first))
+	}
 }
 
 // dropStopped ends the boots of phones that a stop reached since their
