@@ -21,10 +21,12 @@ import (
 //     start, as the poll says.
 //   - A call with at least 10 phones at their first check, most of them
 //     (more than half) still Starting, moves it at once to a poll past the
-//     oldest of those:
-//     the phones of that age were not up, and younger ones are less likely
-//     to be. A burst of phones on a fresh fleet spends one call a poll
-//     finding their boot time this way, not a call per phone and poll.
+//     oldest of those: the phones of that age were not up, and younger
+//     ones are less likely to be. A burst of phones on a fresh fleet spends
+//     one call a poll finding their boot time this way, not a call per
+//     phone and poll. When an earlier call of 10 or more found most up at
+//     their first check, all of them younger than some age between the
+//     two, it moves only to that age.
 //   - Over each poll, the phones confirmed at their first check (when it
 //     came within a poll of the first check in force) and those that
 //     needed a later one (their first check came at the age then in force,
@@ -76,6 +78,9 @@ type Observed struct {
 	// FirstOldest is the age (time since its start) of the oldest phone
 	// still Starting at its first check.
 	FirstOldest time.Duration
+	// FirstNewest is the age of the oldest phone at its first check,
+	// Started or Starting.
+	FirstNewest time.Duration
 	// OnTime is the phones Started at a first check that came within a
 	// poll of the first check in force: a phone first checked later (the
 	// status budget held it back) says nothing of whether its check could
@@ -97,6 +102,7 @@ func (o *Observed) Add(bt Boot, state geelark.PhoneState, now time.Time, first, 
 	switch {
 	case bt.FirstCheck == 0: // its first check
 		o.First++
+		o.FirstNewest = max(o.FirstNewest, now.Sub(bt.StartedAt))
 		if up {
 			o.FirstReady++
 			if now.Sub(bt.StartedAt) <= first+poll {
@@ -113,13 +119,23 @@ func (o *Observed) Add(bt Boot, state geelark.PhoneState, now time.Time, first, 
 // learnPace applies one status call's Observed to the learned first check
 // and returns it (ms); see Checks for the rules. KEYS[1] is paceKey; ARGV: now, poll, max (ms),
 // first, first ready, oldest still starting at its first check (ms), late,
-// on time.
+// on time, oldest at its first check (ms). The field "up" keeps the least
+// age at which a call found most phones up at their first check.
 var learnPace = redis.NewScript(`
 local now, poll, hi = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local k, r, oldest, late, ontime = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local newest = tonumber(ARGV[9])
 local f = tonumber(redis.call("HGET", KEYS[1], "first") or "") or poll
+local up = tonumber(redis.call("HGET", KEYS[1], "up") or "")
 if k >= 10 and 2 * r < k and oldest + poll > f then
-  f = oldest + poll
+  if up and up > oldest then
+    f = math.max(f, math.min(oldest + poll, up))
+  else
+    f = oldest + poll
+    redis.call("HDEL", KEYS[1], "up")
+  end
+elseif k >= 10 and 2 * r >= k and (not up or newest < up) then
+  redis.call("HSET", KEYS[1], "up", newest)
 end
 local u = redis.call("HINCRBY", KEYS[1], "late", late)
 local d = redis.call("HINCRBY", KEYS[1], "ready", ontime)
@@ -146,7 +162,7 @@ return f`)
 func (b *Boots) Learn(ctx context.Context, now time.Time, c Checks, o Observed) (time.Duration, error) {
 	lo, hi := c.bounds()
 	ms, err := learnPace.Run(ctx, b.rdb, []string{paceKey}, now.UnixMilli(), lo, hi,
-		o.First, o.FirstReady, o.FirstOldest.Milliseconds(), o.Late, o.OnTime).Int64()
+		o.First, o.FirstReady, o.FirstOldest.Milliseconds(), o.Late, o.OnTime, o.FirstNewest.Milliseconds()).Int64()
 	return time.Duration(ms) * time.Millisecond, err
 }
 

@@ -107,11 +107,11 @@ func TestFirstCheckLearnsTheBootTime(t *testing.T) {
 		t.Fatalf("9 phones moved the first check to %v", f)
 	}
 	// A minority still starting: no move.
-	if f := learn(t, b, t0, fleet.Observed{First: 100, FirstReady: 50, OnTime: 50, FirstOldest: 30 * time.Second}); f != checks.Poll {
+	if f := learn(t, b, t0, fleet.Observed{First: 100, FirstReady: 50, OnTime: 50, FirstOldest: 30 * time.Second, FirstNewest: 30 * time.Second}); f != checks.Poll {
 		t.Fatalf("half up moved the first check to %v", f)
 	}
 	// Most still starting: a poll past the oldest of them.
-	if f := learn(t, b, t0, fleet.Observed{First: 100, FirstReady: 49, OnTime: 49, FirstOldest: 31 * time.Second}); f != 41*time.Second {
+	if f := learn(t, b, t0, fleet.Observed{First: 100, FirstReady: 49, OnTime: 49, FirstOldest: 31 * time.Second, FirstNewest: 31 * time.Second}); f != 41*time.Second {
 		t.Fatalf("most starting: first check %v, want 41s", f)
 	}
 	// Phones rechecked and still starting, however many (they may never
@@ -173,8 +173,39 @@ func TestObservedCountsFirstChecksAndLateConfirmations(t *testing.T) {
 	o.Add(checked(30*time.Second), geelark.StateStarted, now, first, poll)  // late under the first check in force
 	o.Add(checked(20*time.Second), geelark.StateStarted, now, first, poll)  // checked before the first check moved past it
 	o.Add(checked(30*time.Second), geelark.StateStarting, now, first, poll) // still starting: may never come up
-	want := fleet.Observed{First: 4, FirstReady: 2, OnTime: 1, FirstOldest: time.Minute, Late: 1}
+	want := fleet.Observed{First: 4, FirstReady: 2, OnTime: 1, FirstOldest: time.Minute, FirstNewest: time.Minute, Late: 1}
 	if o != want {
 		t.Fatalf("Observed = %+v, want %+v", o, want)
+	}
+}
+
+// After the first check came sooner than the phones are up (2% a poll),
+// the call that finds them still starting moves it back only as far as
+// the age at which an earlier call found most of them up; when phones
+// are still starting at that age too, it moves a poll past them.
+func TestFirstCheckFallsBackToWhereMostWereUp(t *testing.T) {
+	t.Parallel()
+	b := fleet.NewBoots(redistest.New(t).Client(t))
+	t0 := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	if f := learn(t, b, t0, fleet.Observed{First: 100, FirstOldest: 51 * time.Second, FirstNewest: 51 * time.Second}); f != 61*time.Second {
+		t.Fatalf("first check %v, want 61s", f)
+	}
+	// Most up at 61 to 62s.
+	learn(t, b, t0.Add(time.Second), fleet.Observed{First: 100, FirstReady: 100, OnTime: 100, FirstNewest: 62 * time.Second})
+	// Two polls of phones up at their first check: 2% sooner each.
+	for i := 1; i <= 2; i++ {
+		learn(t, b, t0.Add(time.Duration(10*i)*time.Second), fleet.Observed{First: 100, FirstReady: 100, OnTime: 100, FirstNewest: 62 * time.Second})
+	}
+	if f, _, _ := b.FirstCheck(context.Background(), checks); f != 58584*time.Millisecond {
+		t.Fatalf("first check %v, want 58.584s", f)
+	}
+	// Phones 58.6 to 59s old still starting: back to 62s, not 69s.
+	if f := learn(t, b, t0.Add(25*time.Second), fleet.Observed{First: 100, FirstOldest: 59 * time.Second, FirstNewest: 59 * time.Second}); f != 62*time.Second {
+		t.Fatalf("first check %v, want 62s, where most were up", f)
+	}
+	// Phones 62 to 63s old still starting (the fleet boots slower now): a
+	// poll past them, and 62s is forgotten.
+	if f := learn(t, b, t0.Add(26*time.Second), fleet.Observed{First: 100, FirstOldest: 63 * time.Second, FirstNewest: 63 * time.Second}); f != 73*time.Second {
+		t.Fatalf("first check %v, want 73s", f)
 	}
 }
