@@ -77,7 +77,8 @@ func (b *Boots) Begin(ctx context.Context, due time.Time, boots ...Boot) error {
 // The first check is the learned one in KEYS[3], within ARGV[4] and
 // ARGV[5] (ms); a phone without a start in KEYS[2] (it has a callback's
 // verdict) is taken at once. It returns the IDs and the first check. At
-// most 50 rounds of ARGV[2] phones are looked at in one call.
+// most 50 rounds of ARGV[2] phones are looked at in one call. When no phone
+// is booting, KEYS[2] is emptied of any entry a lost write left behind.
 var claimBoots = redis.NewScript(`
 local now, n, lo, hi = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local first = tonumber(redis.call("HGET", KEYS[3], "first") or "") or lo
@@ -101,6 +102,9 @@ for round = 1, 50 do
       if #out == n then return {out, first} end
     end
   end
+end
+if #out == 0 and redis.call("ZCARD", KEYS[1]) == 0 then
+  redis.call("DEL", KEYS[2])
 end
 return {out, first}`)
 
@@ -181,7 +185,7 @@ func (b *Boots) Later(ctx context.Context, bt Boot, at time.Time) error {
 // once it has had its first check.
 func sinceValue(bt Boot) string {
 	v := strconv.FormatInt(bt.StartedAt.UnixMilli(), 10)
-	if bt.FirstCheck > 0 {
+	if bt.FirstCheck > 0 || bt.Seen != "" {
 		v += "c"
 	}
 	return v

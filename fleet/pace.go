@@ -29,13 +29,17 @@ import (
 //     two, it moves only to that age.
 //   - Over each poll, the phones confirmed at their first check (when it
 //     came within a poll of the first check in force) and those that
-//     needed a later one (their first check came at the age then in force,
-//     or later) are counted. When more than one in ten needed a
+//     needed a later one (their first check came no sooner than the first
+//     check in force at this call) are counted. When more than one in ten needed a
 //     later check, the first check moves up by that share (less the one in
-//     ten) of a poll; otherwise it comes 2% sooner. So it settles where
+//     ten) of a poll; otherwise, if any was confirmed, it comes 2% sooner. So it settles where
 //     about nine phones in ten are up at their first check, and follows a
 //     fleet that boots faster again.
-//   - It stays between the poll and Checks.Max.
+//   - It stays between the poll and Checks.Max (or the poll, if longer).
+//
+// A phone still Starting at its first check is checked again no sooner
+// than a poll after the first check in force, and a poll after its last
+// check.
 //
 // Only phones that came up count toward the slow moves: a phone that never
 // leaves Starting (or falls back) does not hold the others back. Only the
@@ -78,9 +82,9 @@ type Observed struct {
 	// FirstOldest is the age (time since its start) of the oldest phone
 	// still Starting at its first check.
 	FirstOldest time.Duration
-	// FirstNewest is the age of the oldest phone at its first check,
+	// FirstMaxAge is the age of the oldest phone at its first check,
 	// Started or Starting.
-	FirstNewest time.Duration
+	FirstMaxAge time.Duration
 	// OnTime is the phones Started at a first check that came within a
 	// poll of the first check in force: a phone first checked later (the
 	// status budget held it back) says nothing of whether its check could
@@ -100,9 +104,9 @@ func (o *Observed) Add(bt Boot, state geelark.PhoneState, now time.Time, first, 
 		return
 	}
 	switch {
-	case bt.FirstCheck == 0: // its first check
+	case bt.FirstCheck == 0 && bt.Seen == "": // its first check
 		o.First++
-		o.FirstNewest = max(o.FirstNewest, now.Sub(bt.StartedAt))
+		o.FirstMaxAge = max(o.FirstMaxAge, now.Sub(bt.StartedAt))
 		if up {
 			o.FirstReady++
 			if now.Sub(bt.StartedAt) <= first+poll {
@@ -124,7 +128,7 @@ func (o *Observed) Add(bt Boot, state geelark.PhoneState, now time.Time, first, 
 var learnPace = redis.NewScript(`
 local now, poll, hi = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local k, r, oldest, late, ontime = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
-local newest = tonumber(ARGV[9])
+local maxage = tonumber(ARGV[9])
 local f = tonumber(redis.call("HGET", KEYS[1], "first") or "") or poll
 local up = tonumber(redis.call("HGET", KEYS[1], "up") or "")
 if k >= 10 and 2 * r < k and oldest + poll > f then
@@ -134,8 +138,8 @@ if k >= 10 and 2 * r < k and oldest + poll > f then
     f = oldest + poll
     redis.call("HDEL", KEYS[1], "up")
   end
-elseif k >= 10 and 2 * r >= k and (not up or newest < up) then
-  redis.call("HSET", KEYS[1], "up", newest)
+elseif k >= 10 and 2 * r >= k and (not up or maxage < up) then
+  redis.call("HSET", KEYS[1], "up", maxage)
 end
 local u = redis.call("HINCRBY", KEYS[1], "late", late)
 local d = redis.call("HINCRBY", KEYS[1], "ready", ontime)
@@ -162,7 +166,7 @@ return f`)
 func (b *Boots) Learn(ctx context.Context, now time.Time, c Checks, o Observed) (time.Duration, error) {
 	lo, hi := c.bounds()
 	ms, err := learnPace.Run(ctx, b.rdb, []string{paceKey}, now.UnixMilli(), lo, hi,
-		o.First, o.FirstReady, o.FirstOldest.Milliseconds(), o.Late, o.OnTime, o.FirstNewest.Milliseconds()).Int64()
+		o.First, o.FirstReady, o.FirstOldest.Milliseconds(), o.Late, o.OnTime, o.FirstMaxAge.Milliseconds()).Int64()
 	return time.Duration(ms) * time.Millisecond, err
 }
 

@@ -2,6 +2,7 @@ package fleet_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -41,7 +42,8 @@ func learn(t *testing.T, b *fleet.Boots, now time.Time, o fleet.Observed) time.D
 func TestClaimTakesNoPhoneYoungerThanTheFirstCheck(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	b := fleet.NewBoots(redistest.New(t).Client(t))
+	rdb := redistest.New(t).Client(t)
+	b := fleet.NewBoots(rdb)
 	t0 := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
 	boot := func(id string, started time.Time) fleet.Boot {
 		return fleet.Boot{ID: id, Attempt: 1, StartedAt: started, Deadline: started.Add(5 * time.Minute)}
@@ -73,6 +75,28 @@ func TestClaimTakesNoPhoneYoungerThanTheFirstCheck(t *testing.T) {
 	}
 	if ids, _ := claimIDs(t, b, t0.Add(40*time.Second), 10); len(ids) != 1 || ids[0] != "young" {
 		t.Fatalf("claim at 40s = %v; want young, 20s old", ids)
+	}
+	// Phones too young do not stand in the way of an older one behind
+	// them: a claim of 2 looks past 5 young ones due before it, and makes
+	// each due when it reaches the first check (20s).
+	var young []fleet.Boot
+	for i := range 5 {
+		young = append(young, boot(fmt.Sprintf("young%d", i), t0.Add(45*time.Second)))
+	}
+	if err := b.Begin(ctx, t0.Add(50*time.Second), young...); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Begin(ctx, t0.Add(51*time.Second), boot("elder", t0.Add(20*time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	if ids, _ := claimIDs(t, b, t0.Add(52*time.Second), 2); len(ids) != 1 || ids[0] != "elder" {
+		t.Fatalf("claim of 2 at 52s = %v; want elder, behind 5 phones 7s old", ids)
+	}
+	for _, bt := range young {
+		at, err := rdb.ZScore(ctx, "phonestart:booting", bt.ID).Result()
+		if want := t0.Add(65 * time.Second).UnixMilli(); err != nil || int64(at) != want {
+			t.Errorf("%s due at %v (%v), want its start + 20s", bt.ID, time.UnixMilli(int64(at)).UTC(), err)
+		}
 	}
 	// A phone still starting at its first check is checked again a poll
 	// after the first check at the earliest, whatever its due time says.
@@ -107,11 +131,11 @@ func TestFirstCheckLearnsTheBootTime(t *testing.T) {
 		t.Fatalf("9 phones moved the first check to %v", f)
 	}
 	// A minority still starting: no move.
-	if f := learn(t, b, t0, fleet.Observed{First: 100, FirstReady: 50, OnTime: 50, FirstOldest: 30 * time.Second, FirstNewest: 30 * time.Second}); f != checks.Poll {
+	if f := learn(t, b, t0, fleet.Observed{First: 100, FirstReady: 50, OnTime: 50, FirstOldest: 30 * time.Second, FirstMaxAge: 30 * time.Second}); f != checks.Poll {
 		t.Fatalf("half up moved the first check to %v", f)
 	}
 	// Most still starting: a poll past the oldest of them.
-	if f := learn(t, b, t0, fleet.Observed{First: 100, FirstReady: 49, OnTime: 49, FirstOldest: 31 * time.Second, FirstNewest: 31 * time.Second}); f != 41*time.Second {
+	if f := learn(t, b, t0, fleet.Observed{First: 100, FirstReady: 49, OnTime: 49, FirstOldest: 31 * time.Second, FirstMaxAge: 31 * time.Second}); f != 41*time.Second {
 		t.Fatalf("most starting: first check %v, want 41s", f)
 	}
 	// Phones rechecked and still starting, however many (they may never
@@ -141,11 +165,11 @@ func TestFirstCheckLearnsTheBootTime(t *testing.T) {
 		t.Fatalf("FirstCheck = %v, %v, %v; want 42.18s, learned", f, learned, err)
 	}
 	// Never past Max, never below the poll.
-	if f := learn(t, b, t0.Add(21*time.Second), fleet.Observed{First: 10, FirstOldest: time.Hour}); f != checks.Max {
+	if f := learn(t, b, t0.Add(31*time.Second), fleet.Observed{First: 10, FirstOldest: time.Hour}); f != checks.Max {
 		t.Fatalf("first check %v past Max %v", f, checks.Max)
 	}
 	for i := range 200 {
-		learn(t, b, t0.Add(time.Duration(30+10*i)*time.Second), fleet.Observed{First: 1, FirstReady: 1, OnTime: 1})
+		learn(t, b, t0.Add(time.Duration(40+10*i)*time.Second), fleet.Observed{First: 1, FirstReady: 1, OnTime: 1})
 	}
 	if f, _, _ := b.FirstCheck(context.Background(), checks); f != checks.Poll {
 		t.Fatalf("after 200 polls of phones up at once the first check is %v, want the poll", f)
@@ -173,7 +197,7 @@ func TestObservedCountsFirstChecksAndLateConfirmations(t *testing.T) {
 	o.Add(checked(30*time.Second), geelark.StateStarted, now, first, poll)  // late under the first check in force
 	o.Add(checked(20*time.Second), geelark.StateStarted, now, first, poll)  // checked before the first check moved past it
 	o.Add(checked(30*time.Second), geelark.StateStarting, now, first, poll) // still starting: may never come up
-	want := fleet.Observed{First: 4, FirstReady: 2, OnTime: 1, FirstOldest: time.Minute, FirstNewest: time.Minute, Late: 1}
+	want := fleet.Observed{First: 4, FirstReady: 2, OnTime: 1, FirstOldest: time.Minute, FirstMaxAge: time.Minute, Late: 1}
 	if o != want {
 		t.Fatalf("Observed = %+v, want %+v", o, want)
 	}
@@ -187,25 +211,25 @@ func TestFirstCheckFallsBackToWhereMostWereUp(t *testing.T) {
 	t.Parallel()
 	b := fleet.NewBoots(redistest.New(t).Client(t))
 	t0 := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
-	if f := learn(t, b, t0, fleet.Observed{First: 100, FirstOldest: 51 * time.Second, FirstNewest: 51 * time.Second}); f != 61*time.Second {
+	if f := learn(t, b, t0, fleet.Observed{First: 100, FirstOldest: 51 * time.Second, FirstMaxAge: 51 * time.Second}); f != 61*time.Second {
 		t.Fatalf("first check %v, want 61s", f)
 	}
 	// Most up at 61 to 62s.
-	learn(t, b, t0.Add(time.Second), fleet.Observed{First: 100, FirstReady: 100, OnTime: 100, FirstNewest: 62 * time.Second})
+	learn(t, b, t0.Add(time.Second), fleet.Observed{First: 100, FirstReady: 100, OnTime: 100, FirstMaxAge: 62 * time.Second})
 	// Two polls of phones up at their first check: 2% sooner each.
 	for i := 1; i <= 2; i++ {
-		learn(t, b, t0.Add(time.Duration(10*i)*time.Second), fleet.Observed{First: 100, FirstReady: 100, OnTime: 100, FirstNewest: 62 * time.Second})
+		learn(t, b, t0.Add(time.Duration(10*i)*time.Second), fleet.Observed{First: 100, FirstReady: 100, OnTime: 100, FirstMaxAge: 62 * time.Second})
 	}
 	if f, _, _ := b.FirstCheck(context.Background(), checks); f != 58584*time.Millisecond {
 		t.Fatalf("first check %v, want 58.584s", f)
 	}
 	// Phones 58.6 to 59s old still starting: back to 62s, not 69s.
-	if f := learn(t, b, t0.Add(25*time.Second), fleet.Observed{First: 100, FirstOldest: 59 * time.Second, FirstNewest: 59 * time.Second}); f != 62*time.Second {
+	if f := learn(t, b, t0.Add(25*time.Second), fleet.Observed{First: 100, FirstOldest: 59 * time.Second, FirstMaxAge: 59 * time.Second}); f != 62*time.Second {
 		t.Fatalf("first check %v, want 62s, where most were up", f)
 	}
 	// Phones 62 to 63s old still starting (the fleet boots slower now): a
 	// poll past them, and 62s is forgotten.
-	if f := learn(t, b, t0.Add(26*time.Second), fleet.Observed{First: 100, FirstOldest: 63 * time.Second, FirstNewest: 63 * time.Second}); f != 73*time.Second {
+	if f := learn(t, b, t0.Add(26*time.Second), fleet.Observed{First: 100, FirstOldest: 63 * time.Second, FirstMaxAge: 63 * time.Second}); f != 73*time.Second {
 		t.Fatalf("first check %v, want 73s", f)
 	}
 }

@@ -117,6 +117,7 @@ func (w *Worker) checkBoots(ctx context.Context, due []fleet.Boot, first time.Du
 	}
 	var res *geelark.StatusResult
 	err := w.admitWith(ctx, w.cfg.StatusLimiter)
+	asked := w.cfg.Now() // the phones' ages are as of the call, not its answer
 	if err == nil {
 		res, err = w.cfg.Status.StatusPhones(ctx, ids)
 	}
@@ -142,7 +143,7 @@ func (w *Worker) checkBoots(ctx context.Context, due []fleet.Boot, first time.Du
 	for i, bt := range ask {
 		o := res.Outcomes[i]
 		if o.Known {
-			seen.Add(bt, o.State, now, first, w.cfg.BootPoll)
+			seen.Add(bt, o.State, asked, first, w.cfg.BootPoll)
 		}
 		if bt.FirstCheck == 0 {
 			bt.FirstCheck = first
