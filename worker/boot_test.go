@@ -201,6 +201,9 @@ func checked(e *env) (calls, ids int) {
 // how long its phones boot, then checks each phone about once: checking
 // every phone each poll would take ten checks a phone here.
 func TestBurstLearnsTheBootTime(t *testing.T) {
+	if testing.Short() {
+		t.Skip("2,000 phones: runs without -short")
+	}
 	const n, boot = 2000, 2 * time.Second
 	e := newEnv(t, geelarktest.Config{Boot: func(string) geelarktest.Boot { return geelarktest.Boot{Time: boot} }})
 	ids := bootIDs("burst", n)

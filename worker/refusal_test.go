@@ -29,6 +29,9 @@ func (e *env) refusingAPI() *geelark.Client {
 // one hands its phones to the good one, which starts them all and is never
 // paused; nothing is dead and no fleet pause is set.
 func TestOneRefusedWorkerDoesNotPauseTheFleet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("4,000 phones through two workers: runs without -short")
+	}
 	e := newEnv(t, geelarktest.Config{})
 	ids := phoneIDs("refuse", 4000)
 	e.enqueue(enqueue.Request{IDs: ids})
