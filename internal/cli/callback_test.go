@@ -94,5 +94,14 @@ func TestWorkerTakesCallbacks(t *testing.T) {
 	if err != nil || (ok && bt.Verdict != fleet.VerdictReady) {
 		t.Fatalf("boot after the callback: %+v, %v, %v; want verdict ready", bt, ok, err)
 	}
+	// The phone is ready, and no status call was made for it.
+	j := fleet.NewJournal(h.r.Client(t), 0)
+	eventually(t, 10*time.Second, func() bool {
+		st, err := j.States(context.Background(), "5577001")
+		return err == nil && st[0].State == fleet.StateReady
+	}, func() string { return "the phone is not ready after its callback:\n" + w.stderr.String() })
+	if n := len(fake.CallsTo(geelark.StatusPath)); n != 0 {
+		t.Errorf("%d status calls: the callback should have confirmed the phone without one", n)
+	}
 	assertNoSecret(t, w.stderr.String())
 }
