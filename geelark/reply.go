@@ -28,6 +28,29 @@ func decodeReply[D any](body []byte) (*reply[D], error) {
 	return &r, nil
 }
 
+// perPhoneData is the data of a reply that answers per phone: it counts
+// the phones its details name.
+type perPhoneData interface{ details() int }
+
+// decodePerPhoneReply decodes body as decodeReply does, and turns a code
+// other than 0 into an *APIError, except the batch summary codes 40006 and
+// 40009 when the reply names phones in its details: those are answered
+// per phone.
+func decodePerPhoneReply[D perPhoneData](body []byte) (*reply[D], error) {
+	r, err := decodeReply[D](body)
+	if err != nil {
+		return nil, err
+	}
+	details := 0
+	if r.Data != nil {
+		details = (*r.Data).details()
+	}
+	if code := *r.Code; code != 0 && !summaryWithDetails(code, details) {
+		return nil, &APIError{Code: code, Msg: r.Msg, TraceID: r.TraceID}
+	}
+	return r, nil
+}
+
 type startReplyData struct {
 	TotalAmount    int `json:"totalAmount"`
 	SuccessAmount  int `json:"successAmount"`
@@ -44,6 +67,8 @@ type startReplyData struct {
 	} `json:"failDetails"`
 }
 
+func (d startReplyData) details() int { return len(d.SuccessDetails) + len(d.FailDetails) }
+
 // ParseStartReply turns the body of a start reply into one Outcome per
 // requested ID, in the order of ids. An ID the reply names in neither list is
 // StatusUnknown; IDs the reply names that were not requested are ignored.
@@ -52,16 +77,9 @@ type startReplyData struct {
 // outcome is unknown). A code other than 0 is an *APIError, except the batch
 // summary codes 40006 and 40009 when the reply carries per-phone details.
 func ParseStartReply(body []byte, ids []string) (*StartResult, error) {
-	r, err := decodeReply[startReplyData](body)
+	r, err := decodePerPhoneReply[startReplyData](body)
 	if err != nil {
 		return nil, err
-	}
-	code, details := *r.Code, 0
-	if r.Data != nil {
-		details = len(r.Data.SuccessDetails) + len(r.Data.FailDetails)
-	}
-	if code != 0 && !summaryWithDetails(code, details) {
-		return nil, &APIError{Code: code, Msg: r.Msg, TraceID: r.TraceID}
 	}
 	outcomes, index := unknownOutcomes(ids)
 	res := &StartResult{TraceID: r.TraceID, Outcomes: outcomes}

@@ -108,6 +108,8 @@ type statusReplyData struct {
 	FailDetails []failDetail `json:"failDetails"`
 }
 
+func (d statusReplyData) details() int { return len(d.SuccessDetails) + len(d.FailDetails) }
+
 // ParseStatusReply turns the body of a status reply into one StatusOutcome
 // per requested ID, in the order of ids. IDs the reply names that were not
 // requested are ignored; a successDetails entry without a status counts as
@@ -117,16 +119,9 @@ type statusReplyData struct {
 // code is a *TransportError; a code other than 0 is an *APIError, except the
 // batch summary codes 40006 and 40009 when the reply carries details.
 func ParseStatusReply(body []byte, ids []string) (*StatusResult, error) {
-	r, err := decodeReply[statusReplyData](body)
+	r, err := decodePerPhoneReply[statusReplyData](body)
 	if err != nil {
 		return nil, err
-	}
-	code, details := *r.Code, 0
-	if r.Data != nil {
-		details = len(r.Data.SuccessDetails) + len(r.Data.FailDetails)
-	}
-	if code != 0 && !summaryWithDetails(code, details) {
-		return nil, &APIError{Code: code, Msg: r.Msg, TraceID: r.TraceID}
 	}
 	res := &StatusResult{TraceID: r.TraceID, Outcomes: make([]StatusOutcome, len(ids))}
 	index := make(map[string]int, len(ids))

@@ -53,6 +53,14 @@ type stopReplyData struct {
 	FailDetails []failDetail `json:"failDetails"`
 }
 
+func (d stopReplyData) details() int {
+	n := len(d.FailDetails)
+	if d.SuccessDetails != nil {
+		n += len(*d.SuccessDetails)
+	}
+	return n
+}
+
 // ParseStopReply turns the body of a stop reply into one Outcome per
 // requested ID, in the order of ids; errors are as for ParseStartReply.
 //
@@ -65,19 +73,9 @@ type stopReplyData struct {
 // stopped; otherwise they are unknown. A failDetails id written as a number
 // (the documentation types it so) is read as its digits.
 func ParseStopReply(body []byte, ids []string) (*StopResult, error) {
-	r, err := decodeReply[stopReplyData](body)
+	r, err := decodePerPhoneReply[stopReplyData](body)
 	if err != nil {
 		return nil, err
-	}
-	code, details := *r.Code, 0
-	if r.Data != nil {
-		details = len(r.Data.FailDetails)
-		if r.Data.SuccessDetails != nil {
-			details += len(*r.Data.SuccessDetails)
-		}
-	}
-	if code != 0 && !summaryWithDetails(code, details) {
-		return nil, &APIError{Code: code, Msg: r.Msg, TraceID: r.TraceID}
 	}
 	outcomes, index := unknownOutcomes(ids)
 	res := &StopResult{TraceID: r.TraceID, Outcomes: outcomes}
