@@ -123,32 +123,41 @@ func (w *Worker) call(opts geelark.StartOptions, batch []*request) {
 		w.log.Warn("cannot clear the sent marks of answered phones", zap.Error(cerr))
 	}
 	if refused && len(batch) > 1 && geelark.Lookup(apiErr.Code).PerID {
-		w.split(opts, batch, apiErr)
+		w.log.Info("start call refused with a code one phone can cause: sending each half on its own",
+			zap.Int("code", apiErr.Code), zap.String("trace_id", apiErr.TraceID), zap.Int("n", len(batch)))
+		w.split(batch, w.cfg.Limiter, func(half []*request) { w.call(opts, half) })
 		return
 	}
+	var outcomes []geelark.Outcome
 	if err == nil {
 		w.booting(opts, batch, res)
+		outcomes = res.Outcomes
 	}
-	for i, r := range batch {
-		out := result{traceID: traceID, err: err}
-		if err == nil {
-			out.outcome = res.Outcomes[i]
-		}
-		r.done <- out
-	}
+	answer(batch, outcomes, traceID, err)
 }
 
-// split sends each half of a refused batch again, each within the budget.
-func (w *Worker) split(opts geelark.StartOptions, batch []*request, cause *geelark.APIError) {
+// split sends each half of a refused batch again with send, each within
+// lim.
+func (w *Worker) split(batch []*request, lim Limiter, send func(half []*request)) {
 	mid := len(batch) / 2
-	w.log.Info("start call refused with a code one phone can cause: sending each half on its own",
-		zap.Int("code", cause.Code), zap.String("trace_id", cause.TraceID), zap.Int("n", len(batch)))
 	for _, half := range [][]*request{batch[:mid], batch[mid:]} {
-		if err := w.admit(context.Background()); err != nil {
+		if err := w.admitWith(context.Background(), lim); err != nil {
 			deliver(half, result{err: err})
 			continue
 		}
-		w.call(opts, half)
+		send(half)
+	}
+}
+
+// answer delivers a call's word on each phone of batch: its outcome, or
+// the call's error.
+func answer(batch []*request, outcomes []geelark.Outcome, traceID string, err error) {
+	for i, r := range batch {
+		out := result{traceID: traceID, err: err}
+		if err == nil {
+			out.outcome = outcomes[i]
+		}
+		r.done <- out
 	}
 }
 

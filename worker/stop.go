@@ -203,23 +203,14 @@ func (w *Worker) sendStop(_ geelark.StartOptions, batch []*request) {
 	w.afterStopCall(ids, res, err, traceID, latency)
 	var apiErr *geelark.APIError
 	if errors.As(err, &apiErr) && len(batch) > 1 && geelark.Lookup(apiErr.Code).PerID {
-		mid := len(batch) / 2
-		for _, half := range [][]*request{batch[:mid], batch[mid:]} {
-			if err := w.admitWith(context.Background(), w.cfg.StopLimiter); err != nil {
-				deliver(half, result{err: err})
-				continue
-			}
-			w.sendStop(geelark.StartOptions{}, half)
-		}
+		w.split(batch, w.cfg.StopLimiter, func(half []*request) { w.sendStop(geelark.StartOptions{}, half) })
 		return
 	}
-	for i, r := range batch {
-		out := result{traceID: traceID, err: err}
-		if err == nil {
-			out.outcome = res.Outcomes[i]
-		}
-		r.done <- out
+	var outcomes []geelark.Outcome
+	if err == nil {
+		outcomes = res.Outcomes
 	}
+	answer(batch, outcomes, traceID, err)
 }
 
 // afterStopCall logs and counts a stop call, and turns rate-limit and
