@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/phonestart/phonestart/internal/logging"
@@ -105,13 +104,8 @@ func runEnqueue(ctx context.Context, args []string, env Env) error {
 	}
 	fmt.Fprintf(env.Stdout, "enqueued %s, %s\n", plural(rep.Enqueued, "phone"), plural(len(rep.Duplicates), "duplicate"))
 	printCancelledStops(env.Stdout, rep.CancelledStops)
-	if n := len(rep.Duplicates); n > 0 {
-		show := rep.Duplicates[:min(n, 10)]
-		more := ""
-		if n > len(show) {
-			more = fmt.Sprintf(" and %d more", n-len(show))
-		}
-		fmt.Fprintf(env.Stdout, "already pending, scheduled, retrying or starting: %s%s\n", strings.Join(show, " "), more)
+	if len(rep.Duplicates) > 0 {
+		fmt.Fprintf(env.Stdout, "already pending, scheduled, retrying or starting: %s\n", listSome(rep.Duplicates, 10))
 	}
 	return nil
 }

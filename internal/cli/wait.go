@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/phonestart/phonestart/enqueue"
@@ -49,13 +48,8 @@ func waitFor(ctx context.Context, env Env, enq *enqueue.Client, ids []string, re
 		for _, d := range out.Dead {
 			fmt.Fprintf(env.Stdout, "dead %s: code %d reason %s: %s\n", d.ID, d.Code, d.Reason, d.Msg)
 		}
-		if n := len(out.Unfinished); n > 0 {
-			show := out.Unfinished[:min(n, 10)]
-			more := ""
-			if n > len(show) {
-				more = fmt.Sprintf(" and %d more", n-len(show))
-			}
-			fmt.Fprintf(env.Stdout, "unfinished: %s%s\n", strings.Join(show, " "), more)
+		if len(out.Unfinished) > 0 {
+			fmt.Fprintf(env.Stdout, "unfinished: %s\n", listSome(out.Unfinished, 10))
 		}
 	}
 	switch {
