@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/phonestart/phonestart/fleet"
+	"github.com/phonestart/phonestart/internal/fleet"
 )
 
 // Defaults of WaitOptions.

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/phonestart/phonestart/enqueue"
-	"github.com/phonestart/phonestart/fleet"
+	"github.com/phonestart/phonestart/internal/fleet"
 )
 
 // BenchmarkWait measures how long Wait takes to settle 10,000 phones whose

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/phonestart/phonestart/enqueue"
-	"github.com/phonestart/phonestart/fleet"
+	"github.com/phonestart/phonestart/internal/fleet"
 	"github.com/phonestart/phonestart/internal/redistest"
 )
 

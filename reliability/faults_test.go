@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	psfleet "github.com/phonestart/phonestart/fleet"
 	"github.com/phonestart/phonestart/geelark"
+	psfleet "github.com/phonestart/phonestart/internal/fleet"
 
 	"github.com/phonestart/phonestart/geelark/geelarktest"
 	"github.com/phonestart/phonestart/internal/redistest"

@@ -11,8 +11,8 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
-	psfleet "github.com/phonestart/phonestart/fleet"
 	"github.com/phonestart/phonestart/geelark/geelarktest"
+	psfleet "github.com/phonestart/phonestart/internal/fleet"
 	"github.com/phonestart/phonestart/tasks"
 )
 

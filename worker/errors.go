@@ -7,7 +7,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/phonestart/phonestart/fleet"
+	"github.com/phonestart/phonestart/internal/fleet"
 )
 
 // PhoneError is a handler's verdict on one phone that did not start. Its

@@ -8,9 +8,9 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/phonestart/phonestart/fleet"
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/internal/clock"
+	"github.com/phonestart/phonestart/internal/fleet"
 )
 
 // local is a pause of this worker alone: GeeLark refused its credentials or

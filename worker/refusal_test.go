@@ -6,9 +6,9 @@ import (
 	"time"
 
 	"github.com/phonestart/phonestart/enqueue"
-	"github.com/phonestart/phonestart/fleet"
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/geelark/geelarktest"
+	"github.com/phonestart/phonestart/internal/fleet"
 )
 
 // refusingAPI is a fake GeeLark that answers every call 40003, as it does a

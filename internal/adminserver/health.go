@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/phonestart/phonestart/fleet"
 	"github.com/phonestart/phonestart/geelark"
+	"github.com/phonestart/phonestart/internal/fleet"
 )
 
 // healthz answers 200 while the process serves HTTP at all.

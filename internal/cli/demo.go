@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/phonestart/phonestart/fleet"
+	"github.com/phonestart/phonestart/internal/fleet"
 	"github.com/phonestart/phonestart/internal/logging"
 
 	"github.com/alicebob/miniredis/v2"

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/phonestart/phonestart/fleet"
 	"github.com/phonestart/phonestart/geelark"
+	"github.com/phonestart/phonestart/internal/fleet"
 )
 
 // eventsPage is how many stream entries one read takes.

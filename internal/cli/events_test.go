@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/phonestart/phonestart/fleet"
 	"github.com/phonestart/phonestart/internal/cli"
+	"github.com/phonestart/phonestart/internal/fleet"
 )
 
 // background is a command running in-process until it returns or is

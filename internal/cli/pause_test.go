@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/phonestart/phonestart/fleet"
 	"github.com/phonestart/phonestart/geelark/geelarktest"
+	"github.com/phonestart/phonestart/internal/fleet"
 )
 
 // pauseJSON runs `pause --json`.

@@ -10,9 +10,9 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
-	"github.com/phonestart/phonestart/fleet"
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/internal/clock"
+	"github.com/phonestart/phonestart/internal/fleet"
 )
 
 // Backoff of the start-up check while GeeLark can't be reached: 1s,

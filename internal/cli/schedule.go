@@ -11,7 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/phonestart/phonestart/enqueue"
-	"github.com/phonestart/phonestart/fleet"
+	"github.com/phonestart/phonestart/internal/fleet"
 	"github.com/phonestart/phonestart/schedule"
 )
 

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/phonestart/phonestart/fleet"
+	"github.com/phonestart/phonestart/internal/fleet"
 )
 
 func TestStatusCountsPhonesByState(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/phonestart/phonestart/fleet"
+	"github.com/phonestart/phonestart/internal/fleet"
 )
 
 // A stop cancels the phone's waiting start and says so.

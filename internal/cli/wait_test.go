@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/phonestart/phonestart/fleet"
+	"github.com/phonestart/phonestart/internal/fleet"
 )
 
 // enqueued waits until the phones' enqueued events are recorded: the

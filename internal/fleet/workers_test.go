@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/phonestart/phonestart/fleet"
+	"github.com/phonestart/phonestart/internal/fleet"
 )
 
 // Only when every live worker is refused is the problem the account's; a

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/phonestart/phonestart/fleet"
 	"github.com/phonestart/phonestart/geelark"
+	"github.com/phonestart/phonestart/internal/fleet"
 )
 
 func deadPhones(n int, at time.Time) []fleet.DeadPhone {

@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/phonestart/phonestart/fleet"
 	"github.com/phonestart/phonestart/geelark"
+	"github.com/phonestart/phonestart/internal/fleet"
 )
 
 // A pause only ever grows: a shorter one set meanwhile leaves it as it is.

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/phonestart/phonestart/fleet"
 	"github.com/phonestart/phonestart/geelark"
+	"github.com/phonestart/phonestart/internal/fleet"
 	"github.com/phonestart/phonestart/internal/redistest"
 )
 
