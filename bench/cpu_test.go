@@ -24,7 +24,7 @@ type cpuMeter struct {
 	redisPID int // 0 when Redis is embedded (its CPU is this process's) or not local
 }
 
-func newCPUMeter(b *testing.B, rdb *redis.Client, embedded bool) cpuMeter {
+func newCPUMeter(b testing.TB, rdb *redis.Client, embedded bool) cpuMeter {
 	b.Helper()
 	if embedded {
 		return cpuMeter{}

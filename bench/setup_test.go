@@ -16,7 +16,7 @@ import (
 
 // newRedis returns a client of a fresh Redis database (REDIS_URL, or an
 // embedded server) with the pool the phonestart command gives its clients.
-func newRedis(b *testing.B) (*redistest.Redis, *redis.Client) {
+func newRedis(b testing.TB) (*redistest.Redis, *redis.Client) {
 	b.Helper()
 	r := redistest.New(b)
 	opt, err := redis.ParseURL(r.URL)
@@ -30,7 +30,7 @@ func newRedis(b *testing.B) (*redistest.Redis, *redis.Client) {
 }
 
 // newAPI starts a fake GeeLark API and returns it with a client of it.
-func newAPI(b *testing.B, cfg geelarktest.Config) (*geelarktest.Server, *geelark.Client) {
+func newAPI(b testing.TB, cfg geelarktest.Config) (*geelarktest.Server, *geelark.Client) {
 	b.Helper()
 	fake := geelarktest.NewServer(cfg)
 	b.Cleanup(fake.Close)
@@ -43,7 +43,7 @@ func newAPI(b *testing.B, cfg geelarktest.Config) (*geelarktest.Server, *geelark
 }
 
 // enqueuePhones enqueues ids with opts and checks that each was.
-func enqueuePhones(b *testing.B, rdb *redis.Client, ids []string, opts geelark.StartOptions) {
+func enqueuePhones(b testing.TB, rdb *redis.Client, ids []string, opts geelark.StartOptions) {
 	b.Helper()
 	enq, err := enqueue.New(enqueue.Config{Redis: rdb})
 	if err != nil {
@@ -66,7 +66,7 @@ func phoneIDs(prefix string, n int) []string {
 
 // waitUntil polls cond every 2ms until it holds, and fails the benchmark
 // after timeout.
-func waitUntil(b *testing.B, timeout time.Duration, what string, cond func() bool) {
+func waitUntil(b testing.TB, timeout time.Duration, what string, cond func() bool) {
 	b.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {

@@ -1,12 +1,14 @@
 // Package enqueue is the producer API of phonestart: it asks for phones to be
-// started by putting one start-phone task per phone into Redis, where any
-// phonestart worker picks them up.
+// started (or stopped, or called off), as requests that any phonestart
+// worker sharing the Redis carries out, and tells how each request ended.
 //
 // A request is validated whole before anything is written: one bad ID or
-// option returns an error naming it and enqueues nothing. A phone that
-// already has a start pending, scheduled, retrying or in progress is not
-// enqueued again; it is reported as a duplicate. A phone whose last start
-// finished or was dead-lettered can be enqueued again.
+// option returns an *InputError naming it and enqueues nothing. Each phone
+// has one record, the truth about where it is; a request writes the
+// records first (one script for each 500 phones), then one asynq task per
+// phone that took the request. A phone whose start is already under way is
+// not enqueued again: it is reported as a duplicate and joins the request,
+// whose outcome for it is that start's.
 package enqueue
 
 import (
@@ -14,7 +16,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -22,23 +23,29 @@ import (
 
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/internal/fleet"
+	"github.com/phonestart/phonestart/internal/redisconn"
 )
 
 // Defaults of Config.
 const (
-	DefaultRetention      = 24 * time.Hour
+	DefaultRetention      = fleet.DefaultRetention
 	DefaultParallelism    = 256
 	DefaultReplicaTimeout = 5 * time.Second
 )
 
 // Config configures a Client.
 type Config struct {
-	// Redis is the Redis the workers read. Required. The Client does not
-	// close it.
+	// Redis is the Redis the workers read. Required; a Redis Cluster
+	// client is refused. The Client does not close it.
 	Redis redis.UniversalClient
-	// Retention is how long a started phone's result (url, charging method)
-	// stays readable, and so how long after a start an enqueue of the same
-	// phone is still allowed (it replaces the finished task). Default 24h.
+	// Namespace is the deployment's namespace (PHONESTART_NAMESPACE): it
+	// prefixes every key and names the asynq queues, so that several
+	// fleets can share one Redis. Default "phonestart".
+	Namespace string
+	// Retention is how long a phone's record, and a request with its
+	// outcomes, are kept after they ended, when this client's step ended
+	// them (a cancel, or a start or stop replaced by a later request); the
+	// workers' Retention keeps those a worker ends. Default 7 days.
 	Retention time.Duration
 	// Parallelism is how many phones' tasks are being written at once, each
 	// by one asynq Client.Enqueue. Default 256. With a *redis.Client the
@@ -46,8 +53,8 @@ type Config struct {
 	// they need no connection each; with another client, give its pool
 	// about this many connections.
 	Parallelism int
-	// EventsMax caps the events stream (fleet.EventsKey) this client
-	// appends to, about. Default fleet.DefaultEventsMax.
+	// EventsMax caps the events stream this client appends to, about.
+	// Default 100,000.
 	EventsMax int
 	// MinReplicas, when above 0, makes Start return only once the request's
 	// writes reached that many replicas of the Redis master (Redis WAIT),
@@ -62,97 +69,61 @@ type Config struct {
 	ReplicaTimeout time.Duration
 }
 
-// Client enqueues start requests. It is safe for simultaneous use by
-// multiple goroutines.
+// Client enqueues requests. It is safe for simultaneous use by multiple
+// goroutines.
 type Client struct {
-	rdb       redis.UniversalClient
-	aq        *asynq.Client
-	insp      *asynq.Inspector
-	retention time.Duration
-	parallel  int
-	eventsMax int // of the journal stops record in
+	rdb      redis.UniversalClient
+	store    *fleet.Store
+	aq       *asynq.Client
+	insp     *asynq.Inspector
+	parallel int
 
 	minReplicas    int
 	replicaTimeout time.Duration
-	journal        *fleet.Journal
 	// conns gives the dedicated connection a replica wait needs; nil
 	// unless MinReplicas > 0.
 	conns connector
-
-	// afterChunk, when set, runs once per chunk of a request's phones,
-	// with the IDs of the chunk that were newly enqueued (never empty),
-	// once all of the chunk's writes are done. Its error fails Start.
-	afterChunk func(ctx context.Context, enqueued []string) error
 }
-
-// markKey carries the events stream's mark to afterChunk, beganKey the
-// Redis time the request began.
-type (
-	markKey  struct{}
-	beganKey struct{}
-)
 
 // connector is a Redis client that can hand out a connection of its own.
 type connector interface {
 	Conn() *redis.Conn
 }
 
-// Journal returns the journal of phones' events this client records to,
-// capped at Config.EventsMax, for code that records other steps (requeue,
-// purge) with the same cap.
-func (c *Client) Journal() *fleet.Journal { return c.journal }
-
 // New returns a Client.
 func New(cfg Config) (*Client, error) {
 	if cfg.Redis == nil {
 		return nil, errors.New("enqueue: config: Redis is required")
 	}
-	if cfg.Retention < 0 {
+	if err := redisconn.RefuseCluster(cfg.Redis); err != nil {
+		return nil, fmt.Errorf("enqueue: config: Redis: %w", err)
+	}
+	sp, err := fleet.NewSpace(cfg.Namespace)
+	if err != nil {
+		return nil, fmt.Errorf("enqueue: config: Namespace: %w", err)
+	}
+	switch {
+	case cfg.Retention < 0:
 		return nil, fmt.Errorf("enqueue: config: Retention %v is negative", cfg.Retention)
-	}
-	if cfg.Parallelism < 0 {
+	case cfg.Parallelism < 0:
 		return nil, fmt.Errorf("enqueue: config: Parallelism %d is negative", cfg.Parallelism)
-	}
-	if cfg.MinReplicas < 0 {
+	case cfg.MinReplicas < 0:
 		return nil, fmt.Errorf("enqueue: config: MinReplicas %d is negative", cfg.MinReplicas)
-	}
-	if cfg.ReplicaTimeout < 0 {
+	case cfg.ReplicaTimeout < 0:
 		return nil, fmt.Errorf("enqueue: config: ReplicaTimeout %v is negative", cfg.ReplicaTimeout)
+	}
+	store, err := fleet.NewStore(cfg.Redis, fleet.StoreConfig{Space: sp, EventsMax: cfg.EventsMax, Retention: cfg.Retention})
+	if err != nil {
+		return nil, fmt.Errorf("enqueue: config: %w", err)
 	}
 	c := &Client{
 		rdb:            cfg.Redis,
+		store:          store,
 		aq:             asynq.NewClientFromRedisClient(batched(cfg.Redis)),
 		insp:           asynq.NewInspectorFromRedisClient(cfg.Redis),
-		retention:      cmp.Or(cfg.Retention, DefaultRetention),
 		parallel:       cmp.Or(cfg.Parallelism, DefaultParallelism),
-		eventsMax:      cfg.EventsMax,
 		minReplicas:    cfg.MinReplicas,
 		replicaTimeout: cmp.Or(cfg.ReplicaTimeout, DefaultReplicaTimeout),
-	}
-	// A phone enqueued again is no longer dead, and its life starts anew
-	// in the events stream.
-	ledger, journal := fleet.NewLedger(cfg.Redis, 0), fleet.NewJournal(cfg.Redis, cfg.EventsMax)
-	c.journal = journal
-	c.afterChunk = func(ctx context.Context, ids []string) error {
-		// A phone asked for again is no longer dead: its entry goes, once
-		// its task exists (never before: a failed write must leave it
-		// listed), unless a worker wrote it since (it failed again).
-		if began, ok := ctx.Value(beganKey{}).(time.Time); ok {
-			if _, err := ledger.RemoveBefore(ctx, began, ids...); err != nil {
-				return fmt.Errorf("drop from the dead-letter ledger: %w", err)
-			}
-		}
-		now := time.Now()
-		evs := make([]fleet.Event, len(ids))
-		for i, id := range ids {
-			evs[i] = fleet.Event{Phone: id, Event: fleet.EventEnqueued, At: now}
-		}
-		// A worker may have taken a phone already: its newer state stays.
-		mark, _ := ctx.Value(markKey{}).(string)
-		if err := journal.RecordSince(ctx, mark, evs...); err != nil {
-			return fmt.Errorf("record events: %w", err)
-		}
-		return nil
 	}
 	if c.minReplicas > 0 {
 		conns, ok := cfg.Redis.(connector)
@@ -177,34 +148,45 @@ type Request struct {
 	// and In may be set.
 	In time.Duration
 	// StopAfter, when positive, stops each phone that long after it
-	// became ready (or after its start was accepted, when the workers do
-	// not confirm boots): the billing guard. Default 0: the workers'
+	// became ready: the billing guard. Default 0: the workers'
 	// PHONESTART_MAX_RUNTIME, if any.
 	StopAfter time.Duration
+	// Label names the request in its events and outcome: 1 to 64 ASCII
+	// letters, digits, '.', '_', ':' or '-'. Optional.
+	Label string
+	// NotifyURL, when set, is an http(s) URL that `phonestart api`'s
+	// webhooks tell when the request has ended (and of each phone's end,
+	// with NotifyEach).
+	NotifyURL  string
+	NotifyEach bool
+	// Requeue marks dead phones a person sends back: their step in the
+	// events stream is "requeued", not "enqueued".
+	Requeue bool
 	// Progress, when set, is called as phones settle (enqueued, found a
 	// duplicate, or failed) with how many of the request's distinct IDs
-	// have settled and how many there are. Calls come one at a time, from
-	// Start's goroutines, while Start runs; a slow Progress slows Start.
+	// have settled and how many there are. Calls come one at a time while
+	// Start runs; a slow Progress slows Start.
 	Progress func(done, total int)
 }
 
 // Report says what an enqueue did.
 type Report struct {
+	// Request names the request: pass it to Wait or Outcome.
+	Request string `json:"request"`
 	// Enqueued counts the phones newly enqueued.
 	Enqueued int `json:"enqueued"`
 	// Duplicates lists the phones that already had a start pending,
-	// scheduled, retrying or in progress (or were given twice).
+	// scheduled, retrying or under way (or were given twice): they joined
+	// the request all the same.
 	Duplicates []string `json:"-"`
-	// Mark is where the events stream stood before Start wrote anything:
-	// pass it to Wait as WaitOptions.After.
-	Mark Mark `json:"-"`
-	// CancelledStops counts the phones whose pending, scheduled or retrying
-	// stop this request cancelled: the later request wins.
+	// CancelledStops counts the phones whose waiting stop this request
+	// cancelled: the later request wins.
 	CancelledStops int `json:"cancelled_stops"`
 }
 
 // InputError is a request refused before anything was enqueued. Field names
-// what was wrong: "ids[3]", "ids", "width", "center", "at", "in".
+// what was wrong: "ids[3]" (the third ID, counted from 1), "ids", "width",
+// "center", "at", "in", "label", "notify_url".
 type InputError struct {
 	Field string
 	Err   error
@@ -213,15 +195,45 @@ type InputError struct {
 func (e *InputError) Error() string { return "enqueue: " + e.Field + ": " + e.Err.Error() }
 func (e *InputError) Unwrap() error { return e.Err }
 
-// Validate checks r without touching Redis.
-func (r Request) Validate() error {
-	if len(r.IDs) == 0 {
+// validateIDs checks a request's IDs, naming a bad one by its place from 1.
+func validateIDs(ids []string) error {
+	if len(ids) == 0 {
 		return &InputError{Field: "ids", Err: errors.New("no phone IDs")}
 	}
-	for i, id := range r.IDs {
+	for i, id := range ids {
 		if err := geelark.ValidateID(id); err != nil {
-			return &InputError{Field: fmt.Sprintf("ids[%d]", i), Err: err}
+			return &InputError{Field: fmt.Sprintf("ids[%d]", i+1), Err: err}
 		}
+	}
+	return nil
+}
+
+// validateWhen checks a request's At and In.
+func validateWhen(at time.Time, in time.Duration) error {
+	switch {
+	case !at.IsZero() && in != 0:
+		return &InputError{Field: "at", Err: errors.New("set at most one of At and In")}
+	case in < 0:
+		return &InputError{Field: "in", Err: fmt.Errorf("%v is negative", in)}
+	}
+	return nil
+}
+
+// validateLabel checks a request's label and notification URL.
+func validateLabel(label, notify string) error {
+	if err := fleet.ValidateLabel(label); err != nil {
+		return &InputError{Field: "label", Err: fmt.Errorf("%q: %w", label, err)}
+	}
+	if err := ValidateNotifyURL(notify); err != nil {
+		return &InputError{Field: "notify_url", Err: err}
+	}
+	return nil
+}
+
+// Validate checks r without touching Redis.
+func (r Request) Validate() error {
+	if err := validateIDs(r.IDs); err != nil {
+		return err
 	}
 	if err := r.Options.Validate(); err != nil {
 		field := "options"
@@ -231,76 +243,64 @@ func (r Request) Validate() error {
 		}
 		return &InputError{Field: field, Err: err}
 	}
-	switch {
-	case !r.At.IsZero() && r.In != 0:
-		return &InputError{Field: "at", Err: errors.New("set at most one of At and In")}
-	case r.In < 0:
-		return &InputError{Field: "in", Err: fmt.Errorf("%v is negative", r.In)}
-	case r.StopAfter < 0:
+	if err := validateWhen(r.At, r.In); err != nil {
+		return err
+	}
+	if r.StopAfter < 0 {
 		return &InputError{Field: "stop_after", Err: fmt.Errorf("%v is negative", r.StopAfter)}
 	}
-	return nil
+	return validateLabel(r.Label, r.NotifyURL)
 }
 
-// Start validates r, then enqueues one start task per phone, through
-// asynq's Client, Parallelism at a time.
+// due is when a request's phones are due: zero for now.
+func due(at time.Time, in time.Duration) time.Time {
+	switch {
+	case !at.IsZero():
+		return at
+	case in > 0:
+		// One time for the whole request, however long its writes take.
+		return time.Now().Add(in)
+	}
+	return time.Time{}
+}
+
+// Start validates r, then enqueues it: each phone's record takes the
+// request (or reports it a duplicate), and each phone that took it gets
+// one start task, Parallelism written at a time.
 //
 // When Redis fails part way, or ctx ends, Start returns the error with the
-// Report of what was enqueued before it; enqueueing the same request again
-// is safe, since the phones already enqueued come back as duplicates. With
-// MinReplicas set, a *ReplicaError says the writes, all counted in the
-// Report, did not reach enough replicas in time.
+// Report of what was enqueued before it. Enqueueing the same phones again
+// is safe: phones already enqueued come back as duplicates (a phone whose
+// record was written and whose task was not gets its task from the
+// workers' reconciler within about a minute). With MinReplicas set, a
+// *ReplicaError says the writes, all counted in the Report, did not reach
+// enough replicas in time.
 func (c *Client) Start(ctx context.Context, r Request) (Report, error) {
 	if err := r.Validate(); err != nil {
 		return Report{}, err
 	}
-	extra := []asynq.Option{asynq.Retention(c.retention)}
-	switch {
-	case !r.At.IsZero():
-		extra = append(extra, asynq.ProcessAt(r.At))
-	case r.In > 0:
-		// One time for the whole request, however long its writes take.
-		extra = append(extra, asynq.ProcessAt(time.Now().Add(r.In)))
+	in := fleet.Intent{Action: fleet.ActionStart, Label: r.Label, Due: due(r.At, r.In), Options: r.Options,
+		StopAfter: r.StopAfter, Notify: r.NotifyURL, Each: r.NotifyEach}
+	if r.Requeue {
+		in.Event = fleet.EventRequeued
 	}
-	mark, err := c.Mark(ctx)
-	if err != nil {
-		return Report{}, err
-	}
-	ids, dups := unique(r.IDs)
-	rep := Report{Duplicates: dups, Mark: mark}
-	// Redis's time before any task is written: the phones' older
-	// dead-letter entries go once their tasks exist (see afterChunk).
-	began, err := c.rdb.Time(ctx).Result()
-	if err != nil {
-		return rep, fmt.Errorf("enqueue: %w", err)
-	}
-	ctx = context.WithValue(ctx, beganKey{}, began)
-	results, stepErr := c.write(context.WithValue(ctx, markKey{}, mark.Stream), ids, r.Options, r.StopAfter, extra, r.tick(len(ids)))
-	var firstErr error
-	for i, res := range results {
-		switch {
-		case res == nil:
-			rep.Enqueued++
-		case errors.Is(res, errDuplicate):
-			rep.Duplicates = append(rep.Duplicates, ids[i])
-		case firstErr == nil:
-			firstErr = fmt.Errorf("enqueue: phone %s: %w", ids[i], res)
+	res, err := c.place(ctx, in, r.IDs, r.Progress)
+	rep := Report{Request: res.request, Enqueued: res.placed, Duplicates: res.dups, CancelledStops: res.superseded}
+	return rep, c.replicas(ctx, rep.Enqueued, err)
+}
+
+// Namespace is the client's namespace.
+func (c *Client) Namespace() string { return c.store.Space().Name() }
+
+// replicas waits for MinReplicas once writes were made, joining its error
+// to err.
+func (c *Client) replicas(ctx context.Context, wrote int, err error) error {
+	if c.minReplicas > 0 && wrote > 0 {
+		if rerr := c.awaitReplicas(ctx); rerr != nil {
+			return errors.Join(err, rerr)
 		}
 	}
-	if firstErr == nil {
-		firstErr = stepErr
-	}
-	var cerr error
-	rep.CancelledStops, cerr = c.cancelStops(ctx, ids, results)
-	if firstErr == nil {
-		firstErr = cerr
-	}
-	if c.minReplicas > 0 && rep.Enqueued > 0 {
-		if err := c.awaitReplicas(ctx); err != nil {
-			firstErr = errors.Join(firstErr, err)
-		}
-	}
-	return rep, firstErr
+	return err
 }
 
 func unique(ids []string) (out, dups []string) {
@@ -315,21 +315,4 @@ func unique(ids []string) (out, dups []string) {
 		out = append(out, id)
 	}
 	return out, dups
-}
-
-// tick returns what write calls as each chunk of n phones settles:
-// r.Progress with the count so far, one call at a time. It is nil without
-// r.Progress.
-func (r Request) tick(total int) func(n int) {
-	if r.Progress == nil {
-		return nil
-	}
-	var mu sync.Mutex
-	done := 0
-	return func(n int) {
-		mu.Lock()
-		defer mu.Unlock()
-		done += n
-		r.Progress(done, total)
-	}
 }

@@ -3,119 +3,36 @@ package enqueue_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"reflect"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
 	"github.com/phonestart/phonestart/enqueue"
 	"github.com/phonestart/phonestart/geelark"
+	"github.com/phonestart/phonestart/internal/fleet"
+	"github.com/phonestart/phonestart/internal/redisconn"
 	"github.com/phonestart/phonestart/internal/redistest"
 	"github.com/phonestart/phonestart/tasks"
-	"github.com/redis/go-redis/v9"
 )
 
-// env is one test's Redis with a producer and an inspector of it.
-type env struct {
-	t    *testing.T
-	rdb  *redis.Client
-	enq  *enqueue.Client
-	insp *asynq.Inspector
-}
-
-func newEnv(t *testing.T, cfg enqueue.Config) *env {
-	t.Helper()
-	r := redistest.New(t)
-	rdb := r.Client(t)
-	if cfg.Redis == nil {
-		cfg.Redis = rdb
-	}
-	enq, err := enqueue.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &env{t: t, rdb: rdb, enq: enq, insp: asynq.NewInspectorFromRedisClient(rdb)}
-}
-
-// start enqueues req and fails the test on error.
-func (e *env) start(req enqueue.Request) enqueue.Report {
-	e.t.Helper()
-	rep, err := e.enq.Start(context.Background(), req)
-	if err != nil {
-		e.t.Fatalf("Start(%v): %v", req.IDs, err)
-	}
-	return rep
-}
-
-// queue returns the phonestart queue's counts; all zero when the queue was
-// never written.
-func (e *env) queue() asynq.QueueInfo {
-	e.t.Helper()
-	if !e.queueExists() {
-		return asynq.QueueInfo{Queue: tasks.Queue}
-	}
-	qi, err := e.insp.GetQueueInfo(tasks.Queue)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return *qi
-}
-
-// queueExists reports whether asynq knows the phonestart queue. (Unlike
-// GetTaskInfo, GetQueueInfo does not wrap asynq.ErrQueueNotFound.)
-func (e *env) queueExists() bool {
-	e.t.Helper()
-	qs, err := e.insp.Queues()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return slices.Contains(qs, tasks.Queue)
-}
-
-// task returns the task of a phone.
-func (e *env) task(id string) *asynq.TaskInfo {
-	e.t.Helper()
-	ti, err := e.insp.GetTaskInfo(tasks.Queue, tasks.TaskID(id))
-	if err != nil {
-		e.t.Fatalf("task of phone %s: %v", id, err)
-	}
-	return ti
-}
-
-// assertUntouched fails unless Redis holds no asynq key at all: no queue,
-// no task, not even the queue's name in asynq's list of queues.
+// assertUntouched fails unless Redis holds no key of asynq's or of the
+// deployment's: no queue, no task, no record, no request.
 func (e *env) assertUntouched() {
 	e.t.Helper()
-	if e.queueExists() {
-		e.t.Errorf("asynq lists queue %s, want it unknown", tasks.Queue)
+	for _, pattern := range []string{"asynq:*", e.store.Space().Prefix() + "*"} {
+		keys, err := e.rdb.Keys(context.Background(), pattern).Result()
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if len(keys) > 0 {
+			e.t.Errorf("Redis holds %d keys %s, want none: %v", len(keys), pattern, keys[:min(len(keys), 5)])
+		}
 	}
-	keys, err := e.rdb.Keys(context.Background(), "asynq:*").Result()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if len(keys) > 0 {
-		e.t.Errorf("Redis holds %d asynq keys, want none: %v", len(keys), keys[:min(len(keys), 5)])
-	}
-}
-
-func phoneIDs(prefix string, n int) []string {
-	ids := make([]string, n)
-	for i := range ids {
-		ids[i] = fmt.Sprintf("%s%06d", prefix, i)
-	}
-	return ids
-}
-
-func intPtr(n int) *int { return &n }
-
-func sorted(s []string) []string {
-	s = slices.Clone(s)
-	slices.Sort(s)
-	return s
 }
 
 func TestNewRefusesBadConfig(t *testing.T) {
@@ -130,11 +47,12 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		want string
 	}{
 		{"no redis", enqueue.Config{}, "Redis"},
+		{"cluster", enqueue.Config{Redis: cluster}, "Redis Cluster"},
+		{"bad namespace", enqueue.Config{Redis: rdb, Namespace: "a b"}, "Namespace"},
 		{"negative retention", enqueue.Config{Redis: rdb, Retention: -time.Second}, "Retention"},
 		{"negative parallelism", enqueue.Config{Redis: rdb, Parallelism: -1}, "Parallelism"},
 		{"negative min replicas", enqueue.Config{Redis: rdb, MinReplicas: -1}, "MinReplicas"},
 		{"negative replica timeout", enqueue.Config{Redis: rdb, ReplicaTimeout: -time.Second}, "ReplicaTimeout"},
-		{"min replicas on a cluster", enqueue.Config{Redis: cluster, MinReplicas: 1}, "MinReplicas"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := enqueue.New(tc.cfg)
@@ -142,6 +60,9 @@ func TestNewRefusesBadConfig(t *testing.T) {
 				t.Fatalf("New = %v, %v; want an error naming %s", c, err, tc.want)
 			}
 		})
+	}
+	if _, err := enqueue.New(enqueue.Config{Redis: cluster}); !errors.Is(err, redisconn.ErrCluster) {
+		t.Errorf("New on a cluster client = %v, want redisconn.ErrCluster", err)
 	}
 }
 
@@ -155,19 +76,19 @@ func TestStartRefusesBadRequestAndWritesNothing(t *testing.T) {
 		req   enqueue.Request
 		field string
 	}{
-		{"empty ID among good ones", enqueue.Request{IDs: []string{"p1", "", "p3"}}, "ids[1]"},
-		{"space", enqueue.Request{IDs: []string{"p1", "p2", "p 3"}}, "ids[2]"},
-		{"leading space", enqueue.Request{IDs: []string{" p1"}}, "ids[0]"},
-		{"tab", enqueue.Request{IDs: []string{"p1", "p\t2"}}, "ids[1]"},
-		{"non-ASCII", enqueue.Request{IDs: []string{"p1", "téléphone-1"}}, "ids[1]"},
-		{"byte-order mark", enqueue.Request{IDs: []string{"\ufeff557712345678901234"}}, "ids[0]"},
-		{"zero-width space", enqueue.Request{IDs: []string{"5577\u200b12345678901234"}}, "ids[0]"},
-		{"full-width digits", enqueue.Request{IDs: []string{"５５７７"}}, "ids[0]"},
-		{"newline", enqueue.Request{IDs: []string{"p1\n"}}, "ids[0]"},
-		{"control char", enqueue.Request{IDs: []string{"p1", "p\x012"}}, "ids[1]"},
-		{"invalid UTF-8", enqueue.Request{IDs: []string{"p\xff"}}, "ids[0]"},
-		{"65 bytes", enqueue.Request{IDs: []string{"p1", long}}, "ids[1]"},
-		{"first bad ID wins", enqueue.Request{IDs: []string{"p1", "", long}}, "ids[1]"},
+		{"empty ID among good ones", enqueue.Request{IDs: []string{"p1", "", "p3"}}, "ids[2]"},
+		{"space", enqueue.Request{IDs: []string{"p1", "p2", "p 3"}}, "ids[3]"},
+		{"leading space", enqueue.Request{IDs: []string{" p1"}}, "ids[1]"},
+		{"tab", enqueue.Request{IDs: []string{"p1", "p\t2"}}, "ids[2]"},
+		{"non-ASCII", enqueue.Request{IDs: []string{"p1", "téléphone-1"}}, "ids[2]"},
+		{"byte-order mark", enqueue.Request{IDs: []string{"\ufeff557712345678901234"}}, "ids[1]"},
+		{"zero-width space", enqueue.Request{IDs: []string{"5577\u200b12345678901234"}}, "ids[1]"},
+		{"full-width digits", enqueue.Request{IDs: []string{"５５７７"}}, "ids[1]"},
+		{"newline", enqueue.Request{IDs: []string{"p1\n"}}, "ids[1]"},
+		{"control char", enqueue.Request{IDs: []string{"p1", "p\x012"}}, "ids[2]"},
+		{"invalid UTF-8", enqueue.Request{IDs: []string{"p\xff"}}, "ids[1]"},
+		{"65 bytes", enqueue.Request{IDs: []string{"p1", long}}, "ids[2]"},
+		{"first bad ID wins", enqueue.Request{IDs: []string{"p1", "", long}}, "ids[2]"},
 		{"nil IDs", enqueue.Request{}, "ids"},
 		{"empty IDs", enqueue.Request{IDs: []string{}}, "ids"},
 		{"width 199", enqueue.Request{IDs: []string{"p1"}, Options: geelark.StartOptions{Width: 199}}, "width"},
@@ -178,6 +99,12 @@ func TestStartRefusesBadRequestAndWritesNothing(t *testing.T) {
 		{"center 2 with good width", enqueue.Request{IDs: []string{"p1"}, Options: geelark.StartOptions{Width: 400, Center: intPtr(2)}}, "center"},
 		{"both At and In", enqueue.Request{IDs: []string{"p1"}, At: time.Now().Add(time.Hour), In: time.Hour}, "at"},
 		{"negative In", enqueue.Request{IDs: []string{"p1"}, In: -time.Second}, "in"},
+		{"negative StopAfter", enqueue.Request{IDs: []string{"p1"}, StopAfter: -time.Second}, "stop_after"},
+		{"label with a space", enqueue.Request{IDs: []string{"p1"}, Label: "night shift"}, "label"},
+		{"label of 65 bytes", enqueue.Request{IDs: []string{"p1"}, Label: strings.Repeat("l", 65)}, "label"},
+		{"notify over ftp", enqueue.Request{IDs: []string{"p1"}, NotifyURL: "ftp://hooks.example/x"}, "notify_url"},
+		{"notify with a password", enqueue.Request{IDs: []string{"p1"}, NotifyURL: "https://u:pw@hooks.example/x"}, "notify_url"},
+		{"notify without a host", enqueue.Request{IDs: []string{"p1"}, NotifyURL: "https:///x"}, "notify_url"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := *shared
@@ -198,7 +125,7 @@ func TestStartRefusesBadRequestAndWritesNothing(t *testing.T) {
 			if !errors.As(err, &ie) || ie.Field != tc.field {
 				t.Errorf("Start = %v, want an *InputError on %s", err, tc.field)
 			}
-			if rep.Enqueued != 0 || len(rep.Duplicates) != 0 {
+			if rep.Enqueued != 0 || len(rep.Duplicates) != 0 || rep.Request != "" {
 				t.Errorf("Start refused but reported %+v", rep)
 			}
 			e.assertUntouched()
@@ -221,6 +148,9 @@ func TestValidateAcceptsEdges(t *testing.T) {
 		{"At alone", enqueue.Request{IDs: []string{"p1"}, At: time.Now().Add(time.Hour)}},
 		{"In alone", enqueue.Request{IDs: []string{"p1"}, In: time.Hour}},
 		{"same ID twice", enqueue.Request{IDs: []string{"p1", "p1"}}},
+		{"64-byte label", enqueue.Request{IDs: []string{"p1"}, Label: strings.Repeat("l", 64)}},
+		{"label of every kind of character", enqueue.Request{IDs: []string{"p1"}, Label: "Shop-EU_2026.11:morning"}},
+		{"notify over http", enqueue.Request{IDs: []string{"p1"}, NotifyURL: "http://10.0.0.5:8080/hook?x=1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := tc.req.Validate(); err != nil {
@@ -230,30 +160,42 @@ func TestValidateAcceptsEdges(t *testing.T) {
 	}
 }
 
-func TestStartEnqueuesOneTaskPerPhone(t *testing.T) {
+// Each phone of a request gets a record, queued with the request's
+// options, and one task named by the record's generation: ID:gen:1. Tasks
+// keep no retention and no result: the record holds the phone's outcome.
+func TestStartWritesOneRecordAndOneTaskPerPhone(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, enqueue.Config{})
 	opts := geelark.StartOptions{HideSideBar: true, Width: 400, Center: intPtr(0), HideMirror: true}
 	ids := []string{"p1", "p2", strings.Repeat("x", geelark.MaxIDLength)}
 
-	rep := e.start(enqueue.Request{IDs: ids, Options: opts})
+	rep := e.start(enqueue.Request{IDs: ids, Options: opts, Label: "morning"})
 
-	if rep.Enqueued != len(ids) || len(rep.Duplicates) != 0 {
+	if rep.Enqueued != len(ids) || len(rep.Duplicates) != 0 || rep.CancelledStops != 0 {
 		t.Errorf("report = %+v, want %d enqueued and no duplicates", rep, len(ids))
 	}
-	if q := e.queue(); q.Pending != len(ids) || q.Size != len(ids) {
+	if !fleet.ValidRequestID(rep.Request) {
+		t.Errorf("report names request %q, want a request ID", rep.Request)
+	}
+	if q := e.queue(tasks.Queue); q.Pending != len(ids) || q.Size != len(ids) {
 		t.Errorf("queue has %d pending of %d tasks, want %d", q.Pending, q.Size, len(ids))
 	}
+	gens := map[int64]bool{}
 	for _, id := range ids {
+		p := e.phone(id)
+		if p.State != fleet.StateQueued || p.Action != fleet.ActionStart || p.Task != 1 || !reflect.DeepEqual(p.Options, opts) {
+			t.Errorf("phone %s: record %+v, want a queued start of task 1 with options %+v", id, p, opts)
+		}
+		gens[p.Gen] = true
 		ti := e.task(id)
-		if ti.ID != id || ti.Type != tasks.TypeStartPhone || ti.Queue != tasks.Queue {
+		if ti.ID != tasks.TaskID(id, p.Gen, 1) || ti.Type != tasks.TypeStartPhone || ti.Queue != tasks.Queue {
 			t.Errorf("phone %s: task %s of type %s on queue %s", id, ti.ID, ti.Type, ti.Queue)
 		}
 		if ti.State != asynq.TaskStatePending {
 			t.Errorf("phone %s: state %v, want pending", id, ti.State)
 		}
-		if ti.Retention != enqueue.DefaultRetention {
-			t.Errorf("phone %s: retention %v, want %v", id, ti.Retention, enqueue.DefaultRetention)
+		if ti.Retention != 0 || len(ti.Result) != 0 {
+			t.Errorf("phone %s: task kept %v with result %q, want neither", id, ti.Retention, ti.Result)
 		}
 		if ti.MaxRetry != tasks.MaxRetry || ti.Retried != 0 {
 			t.Errorf("phone %s: retried %d of max %d, want 0 of %d", id, ti.Retried, ti.MaxRetry, tasks.MaxRetry)
@@ -261,25 +203,53 @@ func TestStartEnqueuesOneTaskPerPhone(t *testing.T) {
 		if ti.Timeout != tasks.Timeout {
 			t.Errorf("phone %s: timeout %v, want %v", id, ti.Timeout, tasks.Timeout)
 		}
-		p, err := tasks.ParseStartPhone(ti.Payload)
+		pl, err := tasks.ParseStartPhone(ti.Payload)
 		if err != nil {
 			t.Fatalf("phone %s: payload %s: %v", id, ti.Payload, err)
 		}
-		if p.ID != id || !reflect.DeepEqual(p.Options, opts) {
-			t.Errorf("phone %s: payload decodes to %+v, want ID %s options %+v", id, p, id, opts)
+		if pl.ID != id || pl.Gen != p.Gen || pl.Task != 1 || !reflect.DeepEqual(pl.Options, opts) {
+			t.Errorf("phone %s: payload decodes to %+v, want generation %d, task 1, options %+v", id, pl, p.Gen, opts)
 		}
 	}
-}
-
-func TestStartUsesConfiguredRetention(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, enqueue.Config{Retention: 90 * time.Minute})
-	e.start(enqueue.Request{IDs: []string{"p1"}})
-	if got := e.task("p1").Retention; got != 90*time.Minute {
-		t.Errorf("retention %v, want 1h30m", got)
+	if len(gens) != len(ids) {
+		t.Errorf("%d phones share %d generations, want one each", len(ids), len(gens))
+	}
+	out := e.outcome(rep.Request)
+	if out.Request != rep.Request || out.Label != "morning" || out.Ended || len(out.Unfinished) != len(ids) {
+		t.Errorf("outcome %+v, want the labelled request open, every phone unfinished", out)
 	}
 }
 
+// Config.Retention is how long a phone's record and a request that the
+// client ended (here by a cancel) are kept: after it, both are gone.
+func TestConfiguredRetentionKeepsWhatTheClientEnded(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, enqueue.Config{Retention: 90 * time.Minute})
+	if e.r.Mini == nil {
+		t.Skip("needs the embedded Redis, whose clock the test moves (REDIS_URL is set)")
+	}
+	rep := e.start(enqueue.Request{IDs: []string{"p1"}})
+	if _, err := e.enq.Cancel(context.Background(), enqueue.CancelRequest{IDs: []string{"p1"}}); err != nil {
+		t.Fatal(err)
+	}
+	e.r.Mini.FastForward(89 * time.Minute)
+	if out := e.outcome(rep.Request); !out.Ended || len(out.Cancelled) != 1 {
+		t.Fatalf("outcome 89 minutes after the end: %+v, want p1 cancelled", out)
+	}
+	if p := e.phone("p1"); p.State != fleet.StateCancelled {
+		t.Fatalf("record 89 minutes after the end: %+v, want cancelled", p)
+	}
+	e.r.Mini.FastForward(2 * time.Minute)
+	if _, err := e.enq.Outcome(context.Background(), rep.Request); !errors.Is(err, enqueue.ErrNoRequest) {
+		t.Fatalf("outcome 91 minutes after the end: %v, want ErrNoRequest", err)
+	}
+	if p := e.phone("p1"); p.Known() {
+		t.Fatalf("record 91 minutes after the end: %+v, want none", p)
+	}
+}
+
+// At and In schedule a request: each record is "scheduled" with the time
+// it is due, and each task is scheduled for it (to asynq's second).
 func TestStartSchedules(t *testing.T) {
 	t.Parallel()
 	at := time.Now().Add(2 * time.Hour)
@@ -294,10 +264,9 @@ func TestStartSchedules(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, enqueue.Config{})
 			tc.req.IDs = []string{"p1", "p2"}
-			// asynq stores the time to the second.
-			earliest, latest := at.Add(-time.Second), at
+			earliest, latest := at, at
 			if tc.req.In > 0 {
-				earliest = time.Now().Add(tc.req.In - time.Second)
+				earliest = time.Now().Add(tc.req.In)
 			}
 			rep := e.start(tc.req)
 			if tc.req.In > 0 {
@@ -306,22 +275,29 @@ func TestStartSchedules(t *testing.T) {
 			if rep.Enqueued != 2 {
 				t.Errorf("report = %+v, want 2 enqueued", rep)
 			}
-			q := e.queue()
+			q := e.queue(tasks.Queue)
 			if q.Scheduled != 2 || q.Pending != 0 {
 				t.Errorf("queue has %d scheduled and %d pending, want 2 and 0", q.Scheduled, q.Pending)
 			}
 			for _, id := range tc.req.IDs {
+				p := e.phone(id)
+				if p.State != fleet.StateScheduled || p.Due.Before(earliest.Truncate(time.Millisecond)) || p.Due.After(latest) {
+					t.Errorf("phone %s: record %s due %v, want scheduled between %v and %v", id, p.State, p.Due, earliest, latest)
+				}
 				ti := e.task(id)
 				if ti.State != asynq.TaskStateScheduled {
-					t.Errorf("phone %s: state %v, want scheduled", id, ti.State)
+					t.Errorf("phone %s: task %v, want scheduled", id, ti.State)
 				}
-				if next := ti.NextProcessAt; next.Before(earliest) || next.After(latest) {
-					t.Errorf("phone %s: runs at %v, want between %v and %v", id, next, earliest, latest)
+				if next := ti.NextProcessAt; next.Before(earliest.Add(-time.Second)) || next.After(latest) {
+					t.Errorf("phone %s: task runs at %v, want between %v and %v", id, next, earliest.Add(-time.Second), latest)
 				}
+			}
+			if c, err := e.store.Counts(context.Background()); err != nil || c.ByState[fleet.StateScheduled] != 2 {
+				t.Errorf("counts %+v, %v; want 2 scheduled", c, err)
 			}
 			// A scheduled phone is not enqueued a second time.
 			rep = e.start(enqueue.Request{IDs: []string{"p1"}})
-			if rep.Enqueued != 0 || !slices.Equal(rep.Duplicates, []string{"p1"}) {
+			if rep.Enqueued != 0 || !reflect.DeepEqual(rep.Duplicates, []string{"p1"}) {
 				t.Errorf("second start of a scheduled phone: report %+v, want p1 as duplicate", rep)
 			}
 		})
@@ -332,8 +308,11 @@ func TestStartAtInThePastRunsNow(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, enqueue.Config{})
 	e.start(enqueue.Request{IDs: []string{"p1"}, At: time.Now().Add(-time.Hour)})
+	if p := e.phone("p1"); p.State != fleet.StateQueued || !p.Due.IsZero() {
+		t.Errorf("record %s due %v, want queued now", p.State, p.Due)
+	}
 	if st := e.task("p1").State; st != asynq.TaskStatePending {
-		t.Errorf("state %v, want pending", st)
+		t.Errorf("task %v, want pending", st)
 	}
 }
 
@@ -345,8 +324,14 @@ func TestStartManyPhones(t *testing.T) {
 	if rep.Enqueued != len(ids) || len(rep.Duplicates) != 0 {
 		t.Errorf("report: %d enqueued, %d duplicates; want %d, 0", rep.Enqueued, len(rep.Duplicates), len(ids))
 	}
-	if q := e.queue(); q.Pending != len(ids) {
+	if q := e.queue(tasks.Queue); q.Pending != len(ids) {
 		t.Errorf("queue has %d pending, want %d", q.Pending, len(ids))
+	}
+	if c, err := e.store.Counts(context.Background()); err != nil || c.ByState[fleet.StateQueued] != len(ids) {
+		t.Errorf("counts %+v, %v; want %d queued", c.ByState, err, len(ids))
+	}
+	if out := e.outcome(rep.Request); len(out.Unfinished) != len(ids) || out.Unfinished[1234] != ids[1234] {
+		t.Errorf("outcome lists %d unfinished, want the %d in the order given", len(out.Unfinished), len(ids))
 	}
 }
 
@@ -362,14 +347,11 @@ func TestStartCancelledBeforehand(t *testing.T) {
 	if rep.Enqueued != 0 || len(rep.Duplicates) != 0 {
 		t.Errorf("report = %+v, want nothing enqueued and no duplicates", rep)
 	}
-	if q := e.queue(); q.Size != 0 {
-		t.Errorf("queue holds %d tasks, want 0", q.Size)
-	}
+	e.assertUntouched()
 }
 
-// cancelAfter cancels a context once n task writes (asynq's enqueue
-// script, one per phone, alone or batched with others) have come back from
-// Redis.
+// cancelAfter cancels a context once n scripts (a chunk's records, or one
+// phone's task, alone or batched with others) have come back from Redis.
 type cancelAfter struct {
 	n      int64
 	seen   atomic.Int64
@@ -402,6 +384,9 @@ func (h *cancelAfter) saw(cmd redis.Cmder) {
 	}
 }
 
+// A Start cut short reports the phones whose records it wrote; those whose
+// task it did not write get one from the workers' reconciler, and a second
+// Start of the same phones takes the rest, the first ones duplicates.
 func TestStartCancelledPartWayReportsWhatIsInRedis(t *testing.T) {
 	t.Parallel()
 	r := redistest.New(t)
@@ -414,26 +399,33 @@ func TestStartCancelledPartWayReportsWhatIsInRedis(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	insp := asynq.NewInspectorFromRedisClient(r.Client(t))
+	rdb := r.Client(t)
+	insp := asynq.NewInspectorFromRedisClient(rdb)
 	ids := phoneIDs("p", 5000)
 
 	rep, err := enq.Start(ctx, enqueue.Request{IDs: ids})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Start = %v, want context.Canceled", err)
 	}
-	qi, err := insp.GetQueueInfo(tasks.Queue)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if rep.Enqueued == 0 || rep.Enqueued == len(ids) {
-		t.Errorf("report: %d enqueued, want some but not all of %d", rep.Enqueued, len(ids))
-	}
-	if qi.Size != rep.Enqueued {
-		t.Errorf("report: %d enqueued, but Redis holds %d tasks", rep.Enqueued, qi.Size)
+		t.Fatalf("report: %d enqueued, want some but not all of %d", rep.Enqueued, len(ids))
 	}
 	if len(rep.Duplicates) != 0 {
 		t.Errorf("report lists %d duplicates, want none", len(rep.Duplicates))
 	}
+	store, err := fleet.NewStore(rdb, fleet.StoreConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := store.Counts(context.Background())
+	if err != nil || c.ByState[fleet.StateQueued] != rep.Enqueued {
+		t.Fatalf("report: %d enqueued, but Redis holds %d queued records (%v)", rep.Enqueued, c.ByState[fleet.StateQueued], err)
+	}
+	qi, err := insp.GetQueueInfo(tasks.Queue)
+	if err != nil || qi.Size > rep.Enqueued {
+		t.Fatalf("queue %+v, %v: more tasks than the %d phones enqueued", qi, err, rep.Enqueued)
+	}
+	t.Logf("cut short: %d records, %d tasks", rep.Enqueued, qi.Size)
 
 	// Enqueueing the same request again finishes the job: what made it in
 	// the first time comes back as duplicates.
@@ -441,12 +433,38 @@ func TestStartCancelledPartWayReportsWhatIsInRedis(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep2.Enqueued+len(rep2.Duplicates) != len(ids) || len(rep2.Duplicates) != rep.Enqueued {
+	if rep2.Enqueued != len(ids)-rep.Enqueued || len(rep2.Duplicates) != rep.Enqueued {
 		t.Errorf("second start: %d enqueued and %d duplicates, want %d and %d",
 			rep2.Enqueued, len(rep2.Duplicates), len(ids)-rep.Enqueued, rep.Enqueued)
 	}
-	if qi, err := insp.GetQueueInfo(tasks.Queue); err != nil || qi.Pending != len(ids) {
-		t.Errorf("queue: %+v, %v; want %d pending", qi, err, len(ids))
+	// A minute later, a worker's reconciler writes the tasks the first
+	// Start did not: every phone has its one task.
+	later, err := fleet.NewStore(rdb, fleet.StoreConfig{Now: func() time.Time { return time.Now().Add(fleet.DefaultGrace + time.Minute) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		st, err := later.Reconcile(context.Background(), 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Looked == 0 {
+			break
+		}
+	}
+	// (The reconciler's clock runs ahead: the tasks it wrote are due in a
+	// moment.)
+	if qi, err := insp.GetQueueInfo(tasks.Queue); err != nil || qi.Size != len(ids) {
+		t.Errorf("queue after the reconciler: %+v, %v; want %d tasks", qi, err, len(ids))
+	}
+	ps, err := store.Phones(context.Background(), ids...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
+		if _, err := insp.GetTaskInfo(tasks.Queue, tasks.TaskID(p.ID, p.Gen, p.Task)); err != nil {
+			t.Fatalf("phone %s (task %d): %v", p.ID, p.Task, err)
+		}
 	}
 }
 
@@ -475,7 +493,18 @@ func TestStartSafeForConcurrentUse(t *testing.T) {
 	if enqueued != len(ids) {
 		t.Errorf("four concurrent starts enqueued %d phones in all, want each of %d once", enqueued, len(ids))
 	}
-	if q := e.queue(); q.Pending != len(ids) {
+	if q := e.queue(tasks.Queue); q.Pending != len(ids) {
 		t.Errorf("queue has %d pending, want %d", q.Pending, len(ids))
+	}
+}
+
+// A Redis Cluster client is refused, with an error saying what to use.
+func TestNewRefusesARedisCluster(t *testing.T) {
+	t.Parallel()
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:1"}})
+	defer cc.Close()
+	_, err := enqueue.New(enqueue.Config{Redis: cc})
+	if err == nil || !strings.Contains(err.Error(), "Cluster") || !strings.Contains(err.Error(), "Sentinel") {
+		t.Fatalf("enqueue.New with a cluster client: %v, want an error refusing it and naming Sentinel", err)
 	}
 }

@@ -7,10 +7,12 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
 	"github.com/phonestart/phonestart/enqueue"
 	"github.com/phonestart/phonestart/geelark"
-	"github.com/phonestart/phonestart/internal/fleet"
-	"github.com/redis/go-redis/v9"
+	"github.com/phonestart/phonestart/geelark/geelarktest"
+	"github.com/phonestart/phonestart/worker"
 )
 
 func ExampleClient_Start() {
@@ -41,16 +43,22 @@ func ExampleClient_Start() {
 	fmt.Printf("enqueued %d, duplicates %v\n", rep.Enqueued, rep.Duplicates)
 
 	// Asking again is safe: phones whose start is still to come are not
-	// enqueued twice, only reported.
+	// enqueued twice, only reported, and they join the new request.
 	req.IDs = append(req.IDs, "561990530435")
 	rep, err = c.Start(ctx, req)
 	if err != nil {
 		panic(err)
 	}
 	fmt.Printf("enqueued %d, duplicates %v\n", rep.Enqueued, rep.Duplicates)
+	out, err := c.Outcome(ctx, rep.Request)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("the second request waits for", out.Unfinished)
 	// Output:
 	// enqueued 3, duplicates []
 	// enqueued 1, duplicates [561990530432 561990530433 561990530434]
+	// the second request waits for [561990530432 561990530433 561990530434 561990530435]
 }
 
 func ExampleRequest_Validate() {
@@ -63,10 +71,69 @@ func ExampleRequest_Validate() {
 		fmt.Println("refused, nothing enqueued; fix", bad.Field)
 	}
 	// Output:
-	// refused, nothing enqueued; fix ids[1]
+	// refused, nothing enqueued; fix ids[2]
 }
 
+// A producer starts three phones and waits for its request to end, while
+// a worker starts them at a fake GeeLark that does not know the second.
 func ExampleClient_Wait() {
+	mr, err := miniredis.Run()
+	if err != nil {
+		panic(err)
+	}
+	defer mr.Close()
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	defer rdb.Close()
+	fake := geelarktest.NewServer(geelarktest.Config{})
+	defer fake.Close()
+	fake.Script("561990530433", geelarktest.Script{Code: 42001})
+
+	c, err := enqueue.New(enqueue.Config{Redis: rdb})
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	ids := []string{"561990530432", "561990530433", "561990530434"}
+	rep, err := c.Start(ctx, enqueue.Request{IDs: ids, Label: "morning"})
+	if err != nil {
+		panic(err)
+	}
+
+	api, err := geelark.NewClient(geelark.Config{BaseURL: fake.URL, AppID: geelarktest.DefaultAppID, APIKey: geelarktest.DefaultAPIKey})
+	if err != nil {
+		panic(err)
+	}
+	w, err := worker.New(worker.Config{Redis: rdb, API: api, Status: api, BootPoll: 100 * time.Millisecond,
+		BatchWait: 100 * time.Millisecond, PollInterval: 100 * time.Millisecond})
+	if err != nil {
+		panic(err)
+	}
+	if err := w.Start(); err != nil {
+		panic(err)
+	}
+	defer w.Shutdown(ctx)
+
+	out, err := c.Wait(ctx, rep.Request, enqueue.WaitOptions{Timeout: time.Minute})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("request", out.Label, "ended:", out.Ended)
+	for _, p := range out.Ready {
+		fmt.Println("ready", p.ID, p.URL)
+	}
+	for _, d := range out.Dead {
+		fmt.Println("dead", d.ID, d.Action, d.Code, d.Msg)
+	}
+	// Output:
+	// request morning ended: true
+	// ready 561990530432 https://fake.geelark.test/phone/561990530432
+	// ready 561990530434 https://fake.geelark.test/phone/561990530434
+	// dead 561990530433 start 42001 cloud phone does not exist
+}
+
+// Starts still to come are called off; a phone in a call to GeeLark right
+// now is not.
+func ExampleClient_Cancel() {
 	mr, err := miniredis.Run()
 	if err != nil {
 		panic(err)
@@ -79,33 +146,22 @@ func ExampleClient_Wait() {
 		panic(err)
 	}
 	ctx := context.Background()
-	ids := []string{"561990530432", "561990530433", "561990530434"}
-	rep, err := c.Start(ctx, enqueue.Request{IDs: ids})
+	ids := []string{"561990530432", "561990530433"}
+	rep, err := c.Start(ctx, enqueue.Request{IDs: ids, At: time.Now().Add(time.Hour)})
 	if err != nil {
 		panic(err)
 	}
-
-	// The workers record each phone's steps; here we record what they
-	// would: the first phone boots and is confirmed, the second does not
-	// exist at GeeLark, the third is still booting.
-	j := fleet.NewJournal(rdb, 0)
-	go j.Record(ctx,
-		fleet.Event{Phone: ids[0], Event: fleet.EventStarted, Attempt: 1, URL: "https://example.test/561990530432"},
-		fleet.Event{Phone: ids[1], Event: fleet.EventDead, Attempt: 1, Code: 42001, Reason: fleet.ReasonGeeLark, Msg: "cloud phone does not exist"},
-		fleet.Event{Phone: ids[2], Event: fleet.EventStarted, Attempt: 1},
-		fleet.Event{Phone: ids[0], Event: fleet.EventReady, Attempt: 1, URL: "https://example.test/561990530432"})
-
-	out, err := c.Wait(ctx, ids, enqueue.WaitOptions{After: rep.Mark, Timeout: 2 * time.Second})
+	cr, err := c.Cancel(ctx, enqueue.CancelRequest{IDs: append(ids, "561990530499")})
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println("ready", out.Ready)
-	for _, d := range out.Dead {
-		fmt.Println("dead", d.ID, d.Code, d.Msg)
+	fmt.Println("cancelled", cr.Cancelled, "nothing to cancel", cr.NotFound)
+	out, err := c.Outcome(ctx, rep.Request)
+	if err != nil {
+		panic(err)
 	}
-	fmt.Println("unfinished", out.Unfinished)
+	fmt.Println("request ended:", out.Ended, "cancelled:", out.Cancelled)
 	// Output:
-	// ready [561990530432]
-	// dead 561990530433 42001 cloud phone does not exist
-	// unfinished [561990530434]
+	// cancelled [561990530432 561990530433] nothing to cancel [561990530499]
+	// request ended: true cancelled: [561990530432 561990530433]
 }

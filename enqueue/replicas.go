@@ -7,10 +7,6 @@ import (
 	"time"
 )
 
-// replicaMarkKey is the key of the small write a replica wait makes on a
-// connection of its own. It is phonestart's own key, and expires.
-const replicaMarkKey = "phonestart:enqueue:replica-mark"
-
 // ReplicaError is Start's error when the request's writes did not reach
 // Config.MinReplicas replicas within Config.ReplicaTimeout. The tasks are
 // on the master, counted in the Report, and workers will process them;
@@ -44,7 +40,9 @@ func (c *Client) awaitReplicas(ctx context.Context) error {
 	conn := c.conns.Conn()
 	defer conn.Close()
 	mark := strconv.FormatInt(time.Now().UnixNano(), 10)
-	if err := conn.Set(ctx, replicaMarkKey, mark, time.Minute).Err(); err != nil {
+	// The small write is phonestart's own key, in the namespace, and
+	// expires.
+	if err := conn.Set(ctx, c.store.Space().Key("enqueue", "replica-mark"), mark, time.Minute).Err(); err != nil {
 		return fmt.Errorf("enqueue: wait for %d replicas: %w", c.minReplicas, err)
 	}
 	n, err := conn.Wait(ctx, c.minReplicas, c.replicaTimeout).Result()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/phonestart/phonestart/enqueue"
+	"github.com/phonestart/phonestart/internal/fleet"
 	"github.com/phonestart/phonestart/tasks"
 	"github.com/redis/go-redis/v9"
 )
@@ -38,7 +39,7 @@ func TestStartWithTooFewReplicasSaysHowMany(t *testing.T) {
 	if rep.Enqueued != len(ids) {
 		t.Errorf("report: %d enqueued, want %d", rep.Enqueued, len(ids))
 	}
-	if q := e.queue(); q.Pending != len(ids) {
+	if q := e.queue(tasks.Queue); q.Pending != len(ids) {
 		t.Errorf("queue has %d pending, want %d", q.Pending, len(ids))
 	}
 }
@@ -105,9 +106,13 @@ func TestStartWaitsForReplicas(t *testing.T) {
 		if r.err != nil || r.rep.Enqueued != len(ids) {
 			t.Fatalf("Start = %+v, %v; want %d enqueued", r.rep, r.err, len(ids))
 		}
-		// Right away, without waiting: the replica has every task.
+		// Right away, without waiting: the replica has every record and
+		// every task.
 		if n := replicaPending(t, replica); n != len(ids) {
 			t.Errorf("when Start returned the replica held %d pending tasks, want %d", n, len(ids))
+		}
+		if n := replicaQueued(t, replica); n != len(ids) {
+			t.Errorf("when Start returned the replica held %d queued records, want %d", n, len(ids))
 		}
 	})
 
@@ -224,4 +229,18 @@ func replicaPending(t *testing.T, replica *redis.Client) int {
 		t.Fatal(err)
 	}
 	return int(n)
+}
+
+// replicaQueued counts the queued phones' records on a replica.
+func replicaQueued(t *testing.T, replica *redis.Client) int {
+	t.Helper()
+	store, err := fleet.NewStore(replica, fleet.StoreConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := store.Counts(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.ByState[fleet.StateQueued]
 }

@@ -2,129 +2,133 @@ package enqueue
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/hibiken/asynq"
-	"github.com/phonestart/phonestart/geelark"
-	"github.com/phonestart/phonestart/tasks"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/phonestart/phonestart/internal/fleet"
 )
 
-// errDuplicate marks a phone that already had a start in flight.
-var errDuplicate = errors.New("duplicate")
-
-// chunkSize is how many phones settle together: Progress is called, and
-// afterChunk runs, once per chunk. 100,000 phones make 200 chunks.
+// chunkSize is how many phones one record script takes: Progress is called
+// once per chunk. 100,000 phones make 200 chunks.
 const chunkSize = 500
 
-// chunk is a run of a request's phones and their results.
-type chunk struct {
-	ids     []string
-	results []error
-	left    atomic.Int64 // phones not yet written
+// placed is what place did with a request's phones.
+type placed struct {
+	request    string
+	placed     int      // phones that took the request
+	dups       []string // phones that already had it under way, or were given twice
+	superseded int      // phones whose other intent, still waiting, it replaced
 }
 
-// write enqueues ids, c.parallel at a time, each with tasks.NewStartTask
-// and extra. results[i] is nil (enqueued), errDuplicate or the error of
-// ids[i]. Once every phone of a chunk is written, that chunk's step runs
-// (afterChunk, then settled with the chunk's size), on the goroutine that
-// wrote the chunk's last phone; stepErr is the first error of a step.
-func (c *Client) write(ctx context.Context, ids []string, opts geelark.StartOptions, stopAfter time.Duration, extra []asynq.Option, settled func(int)) (results []error, stepErr error) {
-	results = make([]error, len(ids))
-	var stepMu sync.Mutex
-	finish := func(ch *chunk) {
-		if err := c.chunkWritten(ctx, ch); err != nil {
-			stepMu.Lock()
-			if stepErr == nil {
-				stepErr = err
+// place writes request in's phones: their records, a chunk a script, then
+// the tasks of the phones that took it, c.parallel at a time. progress,
+// when set, is called once per chunk.
+func (c *Client) place(ctx context.Context, in fleet.Intent, given []string, progress func(done, total int)) (placed, error) {
+	ids, dups := unique(given)
+	in.Request = fleet.NewRequestID(time.Now())
+	res := placed{request: in.Request, dups: dups}
+	for lo := 0; lo < len(ids); lo += chunkSize {
+		hi := min(lo+chunkSize, len(ids))
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		in.More = hi < len(ids)
+		ps, err := c.store.Place(ctx, in, ids[lo:hi])
+		if err != nil {
+			return res, fmt.Errorf("enqueue: %w", err)
+		}
+		var fresh, stale []fleet.Placed
+		for _, p := range ps {
+			if !p.New {
+				res.dups = append(res.dups, p.ID)
+				continue
 			}
-			stepMu.Unlock()
+			fresh = append(fresh, p)
+			if p.Superseded != "" {
+				res.superseded++
+				stale = append(stale, p)
+			}
 		}
-		if settled != nil {
-			settled(len(ch.ids))
+		err = c.writeTasks(ctx, in, fresh)
+		res.placed += len(fresh)
+		c.dropSuperseded(in.Action, stale)
+		if progress != nil {
+			progress(hi, len(ids))
+		}
+		if err != nil {
+			return res, err
 		}
 	}
-	type job struct {
-		ch *chunk
-		i  int // within ch
+	return res, nil
+}
+
+// writeTasks writes the task of each phone of ps, c.parallel at a time, and
+// returns the first error. A task whose write failed is written by the
+// workers' reconciler: the phone's record is there.
+func (c *Client) writeTasks(ctx context.Context, in fleet.Intent, ps []fleet.Placed) error {
+	if len(ps) == 0 {
+		return nil
 	}
-	jobs := make(chan job)
+	var mu sync.Mutex
+	var first error
+	jobs := make(chan fleet.Placed)
 	var wg sync.WaitGroup
-	for range min(c.parallel, len(ids)) {
+	for range min(c.parallel, len(ps)) {
 		wg.Go(func() {
-			for j := range jobs {
-				j.ch.results[j.i] = c.writeOne(ctx, j.ch.ids[j.i], opts, stopAfter, extra)
-				if j.ch.left.Add(-1) == 0 {
-					finish(j.ch)
+			for p := range jobs {
+				if err := c.writeTask(ctx, in, p); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = fmt.Errorf("enqueue: phone %s: %w", p.ID, err)
+					}
+					mu.Unlock()
 				}
 			}
 		})
 	}
-	for lo := 0; lo < len(ids); lo += chunkSize {
-		hi := min(lo+chunkSize, len(ids))
-		ch := &chunk{ids: ids[lo:hi], results: results[lo:hi]}
-		ch.left.Store(int64(hi - lo))
-		for i := range ch.ids {
-			if err := ctx.Err(); err != nil {
-				// Not sent: settle here what the goroutines won't see.
-				for k := i; k < len(ch.ids); k++ {
-					ch.results[k] = err
-				}
-				if ch.left.Add(-int64(len(ch.ids)-i)) == 0 {
-					finish(ch)
-				}
-				break
-			}
-			jobs <- job{ch, i}
+	for _, p := range ps {
+		if ctx.Err() != nil {
+			break
 		}
+		jobs <- p
 	}
 	close(jobs)
 	wg.Wait()
-	return results, stepErr
+	if first == nil {
+		first = ctx.Err()
+	}
+	return first
 }
 
-// chunkWritten is the step that runs once per chunk, with its writes done:
-// afterChunk with the phones newly enqueued, when there are any.
-func (c *Client) chunkWritten(ctx context.Context, ch *chunk) error {
-	if c.afterChunk == nil {
-		return nil
+// writeTask writes one placed phone's task. A stop's task carries its
+// exact time, as the reconciler's does: asynq schedules to the second.
+func (c *Client) writeTask(ctx context.Context, in fleet.Intent, p fleet.Placed) error {
+	ts := fleet.TaskSpec{Action: in.Action, ID: p.ID, Gen: p.Gen, Task: p.Task, At: in.Due, Options: in.Options}
+	if in.Action == fleet.ActionStop {
+		ts.NotBefore = in.Due
 	}
-	var enqueued []string
-	for i, err := range ch.results {
-		if err == nil {
-			enqueued = append(enqueued, ch.ids[i])
-		}
-	}
-	if len(enqueued) == 0 {
-		return nil
-	}
-	if err := c.afterChunk(ctx, enqueued); err != nil {
-		return fmt.Errorf("enqueue: after enqueueing %d phones: %w", len(enqueued), err)
-	}
-	return nil
-}
-
-// writeOne enqueues the start task of one phone. It returns nil when the
-// task was written and errDuplicate when the phone's start is pending,
-// scheduled, retrying or under way. A phone whose task has completed or
-// was archived gets a fresh task in its place.
-func (c *Client) writeOne(ctx context.Context, id string, opts geelark.StartOptions, stopAfter time.Duration, extra []asynq.Option) error {
-	if err := ctx.Err(); err != nil {
+	t, err := c.store.Space().NewTask(ts)
+	if err != nil {
 		return err
 	}
-	task, err := tasks.NewRetryTask(tasks.StartPhone{ID: id, Options: opts, StopAfter: stopAfter}, extra...)
-	if err != nil {
-		return err // validated before; cannot happen
+	return fleet.WriteTask(ctx, c.aq, t)
+}
+
+// dropSuperseded deletes the tasks of intents a request replaced before
+// they reached GeeLark. They would do nothing when they run (their
+// generation is stale); deleting them only keeps asynq's sets small, so a
+// failure is ignored.
+func (c *Client) dropSuperseded(action string, ps []fleet.Placed) {
+	queue := c.store.Space().StopQueue() // a start replaces a stop
+	if action == fleet.ActionStop {
+		queue = c.store.Space().StartQueue()
 	}
-	_, err = c.aq.EnqueueContext(ctx, task)
-	if errors.Is(err, asynq.ErrTaskIDConflict) {
-		return c.replaceFinished(ctx, id, tasks.Queue, tasks.TaskID(id), task)
+	for _, p := range ps {
+		_ = c.insp.DeleteTask(queue, p.Superseded)
 	}
-	return err
 }
 
 // autoPipeliner is a Redis client that can batch the commands of
@@ -137,12 +141,9 @@ type autoPipeliner interface {
 // autopipeliner when it has one, else rdb. The autopipeliner gathers the
 // commands that Start's goroutines send at once into one pipeline, so the
 // 256 enqueues in flight cost a few round trips instead of 256, each caller
-// still waiting for its own reply (asynq sees an ordinary client). It is
-// what makes Start several times faster than a loop of Enqueue; without
-// it, Start is about as fast as 8 goroutines enqueueing (BENCHMARKS.md).
-// go-redis marks it experimental: an upgrade that changed it would make
-// Start fall back to rdb, slower but writing the same (a test catches the
-// fallback).
+// still waiting for its own reply (asynq sees an ordinary client). go-redis
+// marks it experimental: an upgrade that changed it would make Start fall
+// back to rdb, slower but writing the same (a test catches the fallback).
 func batched(rdb redis.UniversalClient) redis.UniversalClient {
 	if a, ok := rdb.(autoPipeliner); ok {
 		if ap, err := a.AutoPipeline(); err == nil {

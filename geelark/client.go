@@ -235,7 +235,7 @@ func (c *Client) call(ctx context.Context, op, path string, req any, parse func(
 	if err != nil {
 		return "", fmt.Errorf("geelark: %s: encode: %w", op, err)
 	}
-	traceID, raw, err := c.post(ctx, path, body)
+	traceID, raw, ctype, err := c.post(ctx, path, body)
 	if err != nil {
 		return traceID, err
 	}
@@ -243,6 +243,10 @@ func (c *Client) call(ctx context.Context, op, path string, req any, parse func(
 		var te *TransportError
 		if errors.As(err, &te) {
 			te.TraceID = traceID
+		}
+		var fe *ForeignReplyError
+		if errors.As(err, &fe) {
+			fe.StatusCode, fe.ContentType = http.StatusOK, ctype
 		}
 		var ae *APIError
 		if errors.As(err, &ae) && ae.TraceID == "" {
@@ -253,14 +257,15 @@ func (c *Client) call(ctx context.Context, op, path string, req any, parse func(
 	return traceID, nil
 }
 
-// post signs and sends one request and returns the traceId sent and the body.
-func (c *Client) post(ctx context.Context, path string, body []byte) (traceID string, raw []byte, err error) {
+// post signs and sends one request and returns the traceId sent, and the
+// body and content type of a 200 reply.
+func (c *Client) post(ctx context.Context, path string, body []byte) (traceID string, raw []byte, ctype string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, c.callTimeout)
 	defer cancel()
 	traceID = uuid.NewString()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(body))
 	if err != nil {
-		return traceID, nil, fmt.Errorf("geelark: build request: %w", err)
+		return traceID, nil, "", fmt.Errorf("geelark: build request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("traceId", traceID)
@@ -277,17 +282,23 @@ func (c *Client) post(ctx context.Context, path string, body []byte) (traceID st
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return traceID, nil, &TransportError{Op: "send", TraceID: traceID, Err: scrub(err)}
+		return traceID, nil, "", &TransportError{Op: "send", TraceID: traceID, Err: sendError(req.URL.Host, scrub(err))}
 	}
 	defer resp.Body.Close()
 	raw, err = io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if resp.StatusCode != http.StatusOK {
-		return traceID, nil, &TransportError{Op: "status", StatusCode: resp.StatusCode, TraceID: traceID}
+	ctype = resp.Header.Get("Content-Type")
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		// GeeLark serves every path phonestart calls: a 404 comes from
+		// another server, or from a base URL with a path of its own.
+		return traceID, nil, ctype, &TransportError{Op: "status", StatusCode: resp.StatusCode, TraceID: traceID,
+			Err: &ForeignReplyError{StatusCode: resp.StatusCode, ContentType: ctype}}
+	case resp.StatusCode != http.StatusOK:
+		return traceID, nil, ctype, &TransportError{Op: "status", StatusCode: resp.StatusCode, TraceID: traceID}
+	case err != nil:
+		return traceID, nil, ctype, &TransportError{Op: "read", TraceID: traceID, Err: scrub(err)}
 	}
-	if err != nil {
-		return traceID, nil, &TransportError{Op: "read", TraceID: traceID, Err: scrub(err)}
-	}
-	return traceID, raw, nil
+	return traceID, raw, ctype, nil
 }
 
 // redactURL hides whatever sits between "//" and "@", in case a malformed

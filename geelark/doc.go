@@ -26,7 +26,11 @@
 //   - *APIError: GeeLark answered with a call-level code other than 0.
 //   - *TransportError: the call's outcome is unknown (timeout, refused or
 //     dropped connection, a non-200 status, an unreadable or truncated body).
-//     Some of a start call's phones may have been started.
+//     Some of a start call's phones may have been started. When the base
+//     URL is the trouble rather than GeeLark, it wraps a
+//     *ForeignReplyError (another server answered: HTTP 404, HTML, JSON of
+//     another shape), a *ResolveError (the host does not resolve) or a
+//     *TLSError (certificate refused, plain HTTP answered to https).
 //
 // GeeLark counts its rate budget per endpoint; ListAll takes a wait function
 // so that the caller spends the list endpoint's budget before each page.

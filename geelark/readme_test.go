@@ -9,10 +9,10 @@ import (
 	"github.com/phonestart/phonestart/geelark"
 )
 
-// The README's code table is the user's copy of Lookup: it must say the
+// The code table of docs/codes.md is the user's copy of Lookup: it must say the
 // same, row for row.
-func TestREADMECodeTableMatchesLookup(t *testing.T) {
-	b, err := os.ReadFile("../README.md")
+func TestDocumentedCodeTableMatchesLookup(t *testing.T) {
+	b, err := os.ReadFile("../docs/codes.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,12 +21,12 @@ func TestREADMECodeTableMatchesLookup(t *testing.T) {
 		row := fmt.Sprintf("| %d | %s | %s | %s | %s | %s | %s |",
 			c.Code, c.Meaning, c.Class, yes(c.PerID), yes(c.PerWorker), c.Fix, c.Reason)
 		if !strings.Contains(readme, row) {
-			t.Errorf("README lacks the row\n%s", row)
+			t.Errorf("docs/codes.md lacks the row\n%s", row)
 		}
 	}
 }
 
-// yes is a flag as the README's code table shows it.
+// yes is a flag as the code table of docs/codes.md shows it.
 func yes(b bool) string {
 	if b {
 		return "yes"

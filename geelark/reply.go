@@ -8,24 +8,47 @@ import (
 
 // reply is the envelope every endpoint answers with; D is its data.
 type reply[D any] struct {
-	TraceID string `json:"traceId"`
-	Code    *int   `json:"code"`
-	Msg     string `json:"msg"`
-	Data    *D     `json:"data"`
+	TraceID string
+	Code    *int
+	Msg     string
+	Data    *D
+}
+
+// envelope is a reply as it is read first, its data left for later: a body
+// that is not an envelope is not GeeLark's.
+type envelope struct {
+	TraceID string          `json:"traceId"`
+	Code    *int            `json:"code"`
+	Msg     string          `json:"msg"`
+	Data    json.RawMessage `json:"data"`
 }
 
 // decodeReply decodes body as a reply carrying data of type D. A body that
 // does not decode, or has no code, is a *TransportError: whatever the call
-// did is unknown.
+// did is unknown. It wraps a *ForeignReplyError when the body is not
+// GeeLark's envelope at all (HTML, JSON of another shape), but not when
+// it is JSON cut short: that is GeeLark's reply with its end lost.
 func decodeReply[D any](body []byte) (*reply[D], error) {
-	var r reply[D]
-	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, &TransportError{Op: "decode", Err: fmt.Errorf("reply is not JSON: %w", err)}
+	var env envelope
+	if err := json.Unmarshal(body, &env); err != nil {
+		err = fmt.Errorf("reply is not JSON: %w", err)
+		var se *json.SyntaxError
+		if errors.As(err, &se) && se.Offset >= int64(len(body)) {
+			return nil, &TransportError{Op: "decode", Err: err}
+		}
+		return nil, &TransportError{Op: "decode", Err: &ForeignReplyError{Err: err}}
 	}
-	if r.Code == nil {
-		return nil, &TransportError{Op: "decode", Err: errors.New("reply has no code")}
+	if env.Code == nil {
+		return nil, &TransportError{Op: "decode", Err: &ForeignReplyError{Err: errors.New("reply has no code")}}
 	}
-	return &r, nil
+	r := &reply[D]{TraceID: env.TraceID, Code: env.Code, Msg: env.Msg}
+	if len(env.Data) > 0 && string(env.Data) != "null" {
+		r.Data = new(D)
+		if err := json.Unmarshal(env.Data, r.Data); err != nil {
+			return nil, &TransportError{Op: "decode", Err: fmt.Errorf("reply's data: %w", err)}
+		}
+	}
+	return r, nil
 }
 
 // perPhoneData is the data of a reply that answers per phone: it counts

@@ -1,6 +1,9 @@
+//go:build reliability
+
 package reliability
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +13,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/phonestart/phonestart/geelark/geelarktest"
+	psfleet "github.com/phonestart/phonestart/internal/fleet"
 	"github.com/phonestart/phonestart/internal/redistest"
 	"github.com/phonestart/phonestart/tasks"
 )
@@ -57,7 +61,7 @@ func TestBadInputIsRefusedAndNothingIsDone(t *testing.T) {
 	}{
 		// enqueue: one bad ID spoils the whole request.
 		{"enqueue: one bad ID among good ones", redisOnly, "",
-			[]string{"enqueue", "5577906000020", "5577906 000021", "5577906000022"}, []string{"ids[1]", "whitespace", "nothing was enqueued"}},
+			[]string{"enqueue", "5577906000020", "5577906 000021", "5577906000022"}, []string{"ids[2]", "whitespace", "nothing was enqueued"}},
 		{"enqueue: width out of range", redisOnly, "", []string{"enqueue", "--width", "1000", "5577906000023"}, []string{"--width", "200..600"}},
 		{"enqueue: --at not a time", redisOnly, "", []string{"enqueue", "--at", "7am", "5577906000024"}, []string{"--at", "RFC 3339"}},
 		{"enqueue: --file with a bad line", redisOnly, "", []string{"enqueue", "--file", idsWithBadLine}, []string{"line 4", "whitespace"}},
@@ -99,9 +103,13 @@ func TestBadInputIsRefusedAndNothingIsDone(t *testing.T) {
 				t.Errorf("phonestart %q took %v to refuse", tc.args, took.Round(time.Millisecond))
 			}
 			f.assertNoTasks(sentinel)
-			ti, err := f.insp.GetTaskInfo(tasks.Queue, tasks.TaskID(sentinel))
+			p, err := f.store.Phone(context.Background(), sentinel)
+			if err != nil || p.State != psfleet.StateQueued || p.Attempt != 0 {
+				t.Errorf("the phone enqueued before is %+v (%v), want queued and untouched", p, err)
+			}
+			ti, err := f.insp.GetTaskInfo(tasks.Queue, tasks.TaskID(sentinel, p.Gen, p.Task))
 			if err != nil || ti.State != asynq.TaskStatePending || ti.Retried != 0 {
-				t.Errorf("the phone enqueued before is %+v (%v), want pending and untouched", ti, err)
+				t.Errorf("the task of the phone enqueued before is %+v (%v), want pending and untouched", ti, err)
 			}
 		})
 	}

@@ -1,3 +1,5 @@
+//go:build reliability
+
 package reliability
 
 import (
@@ -60,7 +62,7 @@ func TestAPIFaultsLoseNoPhone(t *testing.T) {
 		"PHONESTART_BATCH_SIZE=20", "PHONESTART_BATCH_WAIT=50ms", "PHONESTART_MAX_ATTEMPTS=40",
 		"PHONESTART_RETRY_BASE=20ms", "PHONESTART_RETRY_MAX=200ms"), "worker")
 	all := append(append([]string{}, good...), gone...)
-	took := f.waitSettled(len(all), 120*time.Second, func() string { return tail(w.stderr.String(), 30) })
+	took := f.waitSettled(all, 120*time.Second, func() string { return tail(w.stderr.String(), 30) })
 
 	byState, dead := f.assertNoneLost(all, fake)
 	for _, id := range good {

@@ -1,6 +1,9 @@
+//go:build reliability
+
 package reliability
 
 import (
+	psfleet "github.com/phonestart/phonestart/internal/fleet"
 	"syscall"
 	"testing"
 	"time"
@@ -46,12 +49,12 @@ func TestSIGKILLMidCallLosesNoPhone(t *testing.T) {
 
 	time.Sleep(2 * time.Second) // the replacement comes up 2 s later
 	w2 := startProc(t, "worker 2", env, "worker")
-	f.waitSettled(len(ids), 150*time.Second, func() string { return tail(w2.stderr.String(), 30) })
+	f.waitSettled(ids, 150*time.Second, func() string { return tail(w2.stderr.String(), 30) })
 	t.Logf("all %d phones settled %v after the kill", len(ids), time.Since(killed).Round(time.Second))
 
 	byState, _ := f.assertNoneLost(ids, fake)
-	if byState["completed"] != len(ids) {
-		t.Errorf("phones by state %v: every phone starts at the fake, so each should be completed", byState)
+	if byState[psfleet.StateReady] != len(ids) {
+		t.Errorf("phones by state %v: every phone starts at the fake, so each should be ready", byState)
 	}
 	assertNoneTwice(t, fake, ids)
 	dups, extra := duplicates(fake, ids)

@@ -1,8 +1,12 @@
+//go:build reliability
+
 package reliability
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -18,10 +22,11 @@ import (
 
 // fleet is one case's phones and the Redis they live in.
 type fleet struct {
-	t    *testing.T
-	url  string
-	rdb  *redis.Client
-	insp *asynq.Inspector
+	t     *testing.T
+	url   string
+	rdb   *redis.Client
+	insp  *asynq.Inspector
+	store *psfleet.Store
 }
 
 func newFleet(t *testing.T, redisURL string) *fleet {
@@ -32,7 +37,11 @@ func newFleet(t *testing.T, redisURL string) *fleet {
 	}
 	rdb := redis.NewClient(opt)
 	t.Cleanup(func() { rdb.Close() })
-	return &fleet{t: t, url: redisURL, rdb: rdb, insp: asynq.NewInspectorFromRedisClient(rdb)}
+	store, err := psfleet.NewStore(rdb, psfleet.StoreConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fleet{t: t, url: redisURL, rdb: rdb, insp: asynq.NewInspectorFromRedisClient(rdb), store: store}
 }
 
 // enqueue asks for ids through `phonestart enqueue --json --file -`, with
@@ -41,25 +50,44 @@ func (f *fleet) enqueue(ids []string, flags ...string) {
 	f.t.Helper()
 	args := append([]string{"enqueue", "--json", "--file", "-"}, flags...)
 	code, stdout, stderr := run(f.t, []string{"REDIS_URL=" + f.url}, strings.Join(ids, "\n")+"\n", args...)
-	want := fmt.Sprintf(`{"enqueued":%d,"duplicates":0}`, len(ids))
-	if code != 0 || strings.TrimSpace(stdout) != want {
-		f.t.Fatalf("phonestart enqueue: exit %d, stdout %q, want %s; stderr:\n%s", code, stdout, want, stderr)
+	var rep struct {
+		Request    string `json:"request"`
+		Enqueued   int    `json:"enqueued"`
+		Duplicates int    `json:"duplicates"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); code != 0 || err != nil || rep.Request == "" ||
+		rep.Enqueued != len(ids) || rep.Duplicates != 0 {
+		f.t.Fatalf("phonestart enqueue: exit %d, stdout %q, want %d enqueued in a request; stderr:\n%s", code, stdout, len(ids), stderr)
 	}
 }
 
-// counts returns the queue's tasks by state, or an error while Redis is
-// away.
-func (f *fleet) counts() (*asynq.QueueInfo, error) {
-	q, err := f.insp.GetQueueInfo(tasks.Queue)
+// queueCounts are the phones by state, from their records: Pending are
+// queued, Active in a call, Completed ever started.
+type queueCounts struct {
+	Pending, Scheduled, Retry, Active, Booting, Stopping, Completed, Dead int
+}
+
+// live is how many phones are on their way.
+func (q queueCounts) live() int {
+	return q.Pending + q.Scheduled + q.Retry + q.Active + q.Booting + q.Stopping
+}
+
+// counts returns the phones by state, or an error while Redis is away.
+func (f *fleet) counts() (queueCounts, error) {
+	c, err := f.store.Counts(context.Background())
 	if err != nil {
-		return nil, err
+		return queueCounts{}, err
 	}
-	return q, nil
+	n := c.ByState
+	return queueCounts{Pending: n[psfleet.StateQueued], Scheduled: n[psfleet.StateScheduled], Retry: n[psfleet.StateRetry],
+		Active: n[psfleet.StateSending], Booting: n[psfleet.StateBooting], Stopping: n[psfleet.StateStopping],
+		Completed: c.Started, Dead: c.Dead}, nil
 }
 
-// waitSettled waits until n phones are completed or archived and none is
-// pending, scheduled, retrying or active. logs is shown on failure.
-func (f *fleet) waitSettled(n int, timeout time.Duration, logs func() string) time.Duration {
+// waitSettled waits until every phone of ids has ended (ready or dead) and
+// none is on its way (queued, scheduled, retrying, in a call, booting).
+// logs is shown on failure.
+func (f *fleet) waitSettled(ids []string, timeout time.Duration, logs func() string) time.Duration {
 	f.t.Helper()
 	began := time.Now()
 	var last string
@@ -69,45 +97,57 @@ func (f *fleet) waitSettled(n int, timeout time.Duration, logs func() string) ti
 			last = err.Error()
 			return false
 		}
-		last = fmt.Sprintf("pending %d, scheduled %d, retry %d, active %d, completed %d, archived %d",
-			q.Pending, q.Scheduled, q.Retry, q.Active, q.Completed, q.Archived)
-		return q.Pending+q.Scheduled+q.Retry+q.Active == 0 && q.Completed+q.Archived == n
-	}, func() string { return fmt.Sprintf("%d phones settled: %s; log:\n%s", n, last, logs()) })
+		ps, err := f.store.Phones(context.Background(), ids...)
+		if err != nil {
+			last = err.Error()
+			return false
+		}
+		ended := 0
+		for _, p := range ps {
+			if psfleet.Ended(p.State) {
+				ended++
+			}
+		}
+		last = fmt.Sprintf("%+v, %d of %d ended", q, ended, len(ids))
+		return q.live() == 0 && ended == len(ids)
+	}, func() string { return fmt.Sprintf("%d phones settled: %s; log:\n%s", len(ids), last, logs()) })
 	return time.Since(began)
 }
 
-// states returns the state of each phone's task ("completed", "archived",
-// ...), "missing" for a phone with no task, read one by one with
-// asynq.Inspector.GetTaskInfo, and the dead-letter entry of each archived
-// one (an archived phone without an entry is reported as lost).
+// states returns the state of each phone's record ("ready", "dead", ...,
+// "missing" for a phone without one) and each dead phone's dead-letter
+// entry (a dead phone without an entry is reported as lost).
 func (f *fleet) states(ids []string) (state map[string]string, dead map[string]psfleet.DeadPhone) {
 	f.t.Helper()
 	state = make(map[string]string, len(ids))
 	dead = map[string]psfleet.DeadPhone{}
-	entries, err := psfleet.NewLedger(f.rdb, 0).Get(context.Background(), ids...)
+	entries, err := f.store.Ledger().Get(context.Background(), ids...)
 	if err != nil {
 		f.t.Fatal(err)
 	}
 	for _, d := range entries {
 		dead[d.ID] = d
 	}
-	for _, id := range ids {
-		ti, err := f.insp.GetTaskInfo(tasks.Queue, tasks.TaskID(id))
-		if err != nil {
-			state[id] = "missing"
-			continue
-		}
-		state[id] = ti.State.String()
-		if _, ok := dead[id]; ti.State == asynq.TaskStateArchived && !ok {
-			state[id] = "archived without a dead-letter entry"
+	ps, err := f.store.Phones(context.Background(), ids...)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	for _, p := range ps {
+		state[p.ID] = p.State
+		switch _, ok := dead[p.ID]; {
+		case p.State == "":
+			state[p.ID] = "missing"
+		case p.State == psfleet.StateDead && !ok:
+			state[p.ID] = "dead without a dead-letter entry"
 		}
 	}
 	return state, dead
 }
 
-// assertNoneLost checks the final state of every phone: each has a task that
-// is completed (started) or archived (dead), and every completed phone was
-// started by the fake at least once. It returns the phones by state.
+// assertNoneLost checks the final state of every phone: each is ready
+// (started, then confirmed usable) or dead with its entry, and every ready
+// phone was started by the fake at least once. It returns the phones by
+// state.
 func (f *fleet) assertNoneLost(ids []string, fake *geelarktest.Server) (byState map[string]int, dead map[string]psfleet.DeadPhone) {
 	f.t.Helper()
 	state, dead := f.states(ids)
@@ -117,10 +157,10 @@ func (f *fleet) assertNoneLost(ids []string, fake *geelarktest.Server) (byState 
 		s := state[id]
 		byState[s]++
 		switch {
-		case s != "completed" && s != "archived":
+		case s != psfleet.StateReady && s != psfleet.StateDead:
 			bad = append(bad, id+" is "+s)
-		case s == "completed" && fake.Starts(id) == 0:
-			bad = append(bad, id+" is completed but the API never started it")
+		case s == psfleet.StateReady && fake.Starts(id) == 0:
+			bad = append(bad, id+" is ready but the API never started it")
 		}
 	}
 	if len(bad) > 0 {
@@ -142,20 +182,18 @@ func assertNoneTwice(t *testing.T, fake *geelarktest.Server, ids []string) {
 }
 
 // assertNoTasks checks that Redis holds no start task in any state except
-// those of keep.
+// those of the phones of keep.
 func (f *fleet) assertNoTasks(keep ...string) {
 	f.t.Helper()
-	keys, err := f.rdb.Keys(context.Background(), "asynq:{"+tasks.Queue+"}:t:*").Result()
+	prefix := "asynq:{" + tasks.Queue + "}:t:"
+	keys, err := f.rdb.Keys(context.Background(), prefix+"*").Result()
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	want := map[string]bool{}
-	for _, id := range keep {
-		want["asynq:{"+tasks.Queue+"}:t:"+tasks.TaskID(id)] = true
-	}
 	var extra []string
 	for _, k := range keys {
-		if !want[k] {
+		id, _, _ := strings.Cut(strings.TrimPrefix(k, prefix), ":")
+		if !slices.Contains(keep, id) {
 			extra = append(extra, k)
 		}
 	}

@@ -1,8 +1,11 @@
+//go:build reliability
+
 package reliability
 
 import (
 	"context"
 	"fmt"
+	psfleet "github.com/phonestart/phonestart/internal/fleet"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -127,13 +130,13 @@ func TestRedisRestartMidRunLosesNoPhone(t *testing.T) {
 	f.enqueue(after)
 	all := append(append([]string{}, before...), after...)
 
-	f.waitSettled(len(all), 150*time.Second, func() string {
+	f.waitSettled(all, 150*time.Second, func() string {
 		return "worker 1:\n" + tail(w1.stderr.String(), 15) + "\nworker 2:\n" + tail(w2.stderr.String(), 15)
 	})
 	t.Logf("all %d phones settled %v after Redis stopped", len(all), time.Since(stopped).Round(time.Second))
 	byState, _ := f.assertNoneLost(all, fake)
-	if byState["completed"] != len(all) {
-		t.Errorf("phones by state %v: every phone starts at the fake, so each should be completed", byState)
+	if byState[psfleet.StateReady] != len(all) {
+		t.Errorf("phones by state %v: every phone starts at the fake, so each should be ready", byState)
 	}
 	assertNoneTwice(t, fake, all)
 	dups, extra := duplicates(fake, all)

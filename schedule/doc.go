@@ -8,9 +8,10 @@
 // Redis. Each tick of each schedule fires at least once and at most once:
 //
 //   - A scheduler about to fire a tick claims it first: the tick's guard key
-//     (GuardKey) holds a claim with a short lease (Lease), renewed while the
-//     scheduler selects and enqueues. Once the enqueue succeeded, the claim
-//     becomes a done mark, kept GuardTTL.
+//     (Runner.GuardKey, in the deployment's namespace) holds a claim with a
+//     short lease (Lease), renewed while the scheduler selects and enqueues.
+//     Once the enqueue succeeded, the claim becomes a done mark, kept
+//     GuardTTL.
 //   - A scheduler finding a live claim leaves the tick to its holder and
 //     looks again when the lease ends; finding an expired claim (its holder
 //     was killed, or lost Redis), it takes the tick over; finding the done

@@ -1,8 +1,6 @@
 package schedule
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -32,7 +30,7 @@ func (f *File) Find(name string) (*Schedule, bool) {
 
 var fields = map[string]map[string]bool{
 	"top": {"schedules": true},
-	"schedule": {"name": true, "cron": true, "time_zone": true, "catch_up": true, "options": true, "ids": true, "ids_file": true, "select": true,
+	"schedule": {"name": true, "cron": true, "time_zone": true, "catch_up": true, "options": true, "ids": true, "ids_file": true, "skip_header": true, "select": true,
 		"action": true, "stop_after": true},
 	"options": {"width": true, "center": true, "hide_sidebar": true, "display_timer": true, "hide_library": true, "hide_mirror": true},
 	"select":  {"group_name": true, "tags": true, "remark": true, "serial_name": true},
@@ -137,9 +135,10 @@ type rawSchedule struct {
 		HideLibrary  bool `yaml:"hide_library"`
 		HideMirror   bool `yaml:"hide_mirror"`
 	} `yaml:"options"`
-	IDs     []string `yaml:"ids"`
-	IDsFile string   `yaml:"ids_file"`
-	Select  *struct {
+	IDs        []string `yaml:"ids"`
+	IDsFile    string   `yaml:"ids_file"`
+	SkipHeader bool     `yaml:"skip_header"`
+	Select     *struct {
 		GroupName  string   `yaml:"group_name"`
 		Tags       []string `yaml:"tags"`
 		Remark     string   `yaml:"remark"`
@@ -240,15 +239,18 @@ func (p *parser) schedule(n *yaml.Node) (*Schedule, error) {
 	}
 	if r.IDsFile != "" {
 		sources++
-		path := r.IDsFile
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(filepath.Dir(p.path), path)
+		// Read at each tick, not here: editing the file changes the next
+		// tick's phones.
+		s.IDsFile = r.IDsFile
+		if !filepath.IsAbs(s.IDsFile) {
+			s.IDsFile = filepath.Join(filepath.Dir(p.path), s.IDsFile)
 		}
-		ids, err := readIDFile(path)
-		if err != nil {
-			return nil, p.errf(at("ids_file"), r.Name, "ids_file: %v", err)
+	}
+	if r.SkipHeader {
+		if r.IDsFile == "" {
+			return nil, p.errf(at("skip_header"), r.Name, "skip_header is for an ids_file")
 		}
-		s.IDs = ids
+		s.SkipHeader = true
 	}
 	if r.Select != nil {
 		sources++
@@ -267,24 +269,4 @@ func (p *parser) schedule(n *yaml.Node) (*Schedule, error) {
 		return nil, p.errf(n, r.Name, "give only one of ids, ids_file and select")
 	}
 	return s, nil
-}
-
-func readIDFile(path string) ([]string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var ids []string
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for line := 1; sc.Scan(); line++ {
-		id := strings.TrimSuffix(sc.Text(), "\r")
-		if err := geelark.ValidateID(id); err != nil {
-			return nil, fmt.Errorf("%s:%d: %v", path, line, err)
-		}
-		ids = append(ids, id)
-	}
-	if len(ids) == 0 {
-		return nil, fmt.Errorf("%s: no IDs", path)
-	}
-	return ids, sc.Err()
 }

@@ -1,11 +1,20 @@
 package schedule
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hibiken/asynq"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/phonestart/phonestart/enqueue"
+	"github.com/phonestart/phonestart/internal/fleet"
+	"github.com/phonestart/phonestart/internal/redistest"
+	"github.com/phonestart/phonestart/tasks"
 )
 
 func TestParseRefusesBadFilesNamingTheScheduleAndLine(t *testing.T) {
@@ -87,6 +96,12 @@ func TestParseRefusesBadFilesNamingTheScheduleAndLine(t *testing.T) {
     cron: "30 8 * * *"
     ids: ["1"]
 `, []string{"s.yaml:5", `schedule "a"`, "line 2"}},
+		"skip_header without an ids_file": {`schedules:
+  - name: shop-eu
+    cron: "30 7 * * 1-5"
+    ids: ["1"]
+    skip_header: true
+`, []string{"s.yaml:5", `schedule "shop-eu"`, "skip_header is for an ids_file"}},
 		"no schedules": {`schedule: []
 `, []string{"s.yaml:1", `unknown field "schedule"`}},
 		"not yaml": {"schedules: [\n", []string{"s.yaml"}},
@@ -114,11 +129,6 @@ func TestParseRefusesBadFilesNamingTheScheduleAndLine(t *testing.T) {
     ids: ["1"]
     catch_up: 48h
 `, []string{"s.yaml:5", `schedule "shop-eu"`, "catch_up 48h0m0s is outside"}},
-		"missing ids file": {`schedules:
-  - name: f
-    cron: "30 7 * * *"
-    ids_file: nope.txt
-`, []string{"s.yaml:4", `schedule "f"`, "nope.txt"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -156,7 +166,7 @@ func TestParseReadsCatchUp(t *testing.T) {
 	}
 }
 
-func TestParseAcceptsTheREADMEExample(t *testing.T) {
+func TestParseAcceptsTheDocumentedExample(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "vip-ids.txt"), []byte("557700000000000001\n557700000000000002\n"), 0o644)
@@ -178,15 +188,76 @@ func TestParseAcceptsTheREADMEExample(t *testing.T) {
 		t.Fatalf("shop-eu-morning: %+v", s)
 	}
 	v, _ := f.Find("vip-noon")
-	if len(v.IDs) != 2 {
-		t.Fatalf("vip-noon ids %v", v.IDs)
+	if v.IDsFile != filepath.Join(dir, "vip-ids.txt") {
+		t.Fatalf("vip-noon ids_file %q, want vip-ids.txt next to schedules.yaml", v.IDsFile)
 	}
 }
 
-// readmeExample returns the schedules.yaml shown in the README.
+// The vip-noon schedule of docs/schedules.md, with its vip-ids.txt exactly as it
+// shows it (a comment line first), fires a tick starting both phones.
+func TestTheDocumentedVIPScheduleFiresWithItsIDsFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "vip-ids.txt"), []byte(readmeVIPIDs(t)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Parse(filepath.Join(dir, "schedules.yaml"), []byte(readmeExample(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := f.Find("vip-noon")
+	rdb := redistest.New(t).Client(t)
+	enq, err := enqueue.New(enqueue.Config{Redis: rdb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := NewRunner(Config{Redis: rdb, Enqueue: enq, Logger: zaptest.NewLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tick := v.Next(time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC))
+	rep, err := run.Fire(context.Background(), v, tick)
+	if err != nil || !rep.Fired || rep.Selected != 2 || rep.Enqueued != 2 {
+		t.Fatalf("tick of vip-noon: %+v, %v; want both phones of vip-ids.txt enqueued", rep, err)
+	}
+	store, err := fleet.NewStore(rdb, fleet.StoreConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	insp := asynq.NewInspectorFromRedisClient(rdb)
+	for _, id := range []string{"557712345678901234", "557712345678901235"} {
+		p, err := store.Phone(context.Background(), id)
+		if err != nil || p.State != fleet.StateQueued || p.Action != fleet.ActionStart {
+			t.Errorf("phone %s: record %+v, %v; want a queued start", id, p, err)
+			continue
+		}
+		if info, err := insp.GetTaskInfo(tasks.Queue, tasks.TaskID(id, p.Gen, p.Task)); err != nil || info.State != asynq.TaskStatePending {
+			t.Errorf("phone %s: task %v, %v; want a pending start", id, info, err)
+		}
+	}
+}
+
+// readmeVIPIDs returns the vip-ids.txt shown in docs/schedules.md.
+func readmeVIPIDs(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("../docs/schedules.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	const start = "```\n# vip-ids.txt"
+	i := strings.Index(s, start)
+	if i < 0 {
+		t.Fatal("docs/schedules.md has no vip-ids.txt example")
+	}
+	s = s[i+len("```\n"):]
+	return s[:strings.Index(s, "```")]
+}
+
+// readmeExample returns the schedules.yaml shown in docs/schedules.md.
 func readmeExample(t *testing.T) string {
 	t.Helper()
-	b, err := os.ReadFile("../README.md")
+	b, err := os.ReadFile("../docs/schedules.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +265,7 @@ func readmeExample(t *testing.T) string {
 	const start = "```yaml\n# schedules.yaml\n"
 	i := strings.Index(s, start)
 	if i < 0 {
-		t.Fatal("README has no schedules.yaml example")
+		t.Fatal("docs/schedules.md has no schedules.yaml example")
 	}
 	s = s[i+len("```yaml\n"):]
 	return s[:strings.Index(s, "```")]

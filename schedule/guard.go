@@ -19,19 +19,21 @@ const GuardTTL = 7 * 24 * time.Hour
 // scheduler takes the tick over once the lease has run out.
 const Lease = 30 * time.Second
 
-// GuardKey is the Redis key that guards a schedule's tick: it holds a claim
-// while a scheduler fires the tick and the done mark after. It names the tick
-// by its wall time in the schedule's zone, so that the hour that repeats when
-// clocks go back fires once, not twice.
+// GuardKey returns the Redis key that guards tick of s: it holds a claim
+// while a scheduler fires the tick and the done mark after. It lives in the
+// namespace of the Runner's enqueue.Client, "{NAMESPACE}:schedule:<name>:<tick>",
+// so that deployments sharing a Redis each fire their own schedules. It
+// names the tick by its wall time in the schedule's zone, so that the hour
+// that repeats when clocks go back fires once, not twice.
 //
 // A claim is "claim <lease end, Unix ms> <holder>"; any other value is the
 // done mark (earlier versions wrote the holder alone, with SET NX).
-func GuardKey(s *Schedule, tick time.Time) string {
+func (r *Runner) GuardKey(s *Schedule, tick time.Time) string {
 	loc, err := s.zone()
 	if err != nil {
 		loc = time.UTC
 	}
-	return "phonestart:schedule:" + s.Name + ":" + tick.In(loc).Format("2006-01-02T15:04:05")
+	return r.space.Key("schedule", s.Name, tick.In(loc).Format("2006-01-02T15:04:05"))
 }
 
 // guardState is what a scheduler finds in a tick's guard.
@@ -61,6 +63,16 @@ return {0, ""}`)
 // tick is done, or another scheduler took it over). KEYS[1] guard; ARGV our
 // holder name, our new claim, TTL (ms).
 var renewScript = redis.NewScript(`
+local v = redis.call("GET", KEYS[1])
+if not v or string.match(v, "^claim %d+ (.*)$") ~= ARGV[1] then return 0 end
+redis.call("SET", KEYS[1], ARGV[2], "PX", ARGV[3])
+return 1`)
+
+// doneScript replaces our claim by the done mark; 0, writing nothing, when
+// the claim is no longer ours (another scheduler took the tick over: it
+// marks the tick done itself, or its claim lapses and the tick is fired
+// again). KEYS[1] guard; ARGV our holder name, the done mark, TTL (ms).
+var doneScript = redis.NewScript(`
 local v = redis.call("GET", KEYS[1])
 if not v or string.match(v, "^claim %d+ (.*)$") ~= ARGV[1] then return 0 end
 redis.call("SET", KEYS[1], ARGV[2], "PX", ARGV[3])
@@ -122,12 +134,14 @@ func (g *guard) renew(ctx context.Context) (bool, error) {
 	return n == 1, nil
 }
 
-// done replaces the claim by the done mark.
-func (g *guard) done(ctx context.Context) error {
-	if err := g.rdb.Set(ctx, g.key, "done "+g.holder, GuardTTL).Err(); err != nil {
-		return fmt.Errorf("tick guard: mark done: %w", err)
+// done replaces our claim by the done mark; false when the claim is no
+// longer ours, which it leaves as it is.
+func (g *guard) done(ctx context.Context) (bool, error) {
+	n, err := doneScript.Run(ctx, g.rdb, []string{g.key}, g.holder, "done "+g.holder, GuardTTL.Milliseconds()).Int()
+	if err != nil {
+		return false, fmt.Errorf("tick guard: mark done: %w", err)
 	}
-	return nil
+	return n == 1, nil
 }
 
 // release drops the claim so that another scheduler may retry at once.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/phonestart/phonestart/enqueue"
+	"github.com/phonestart/phonestart/internal/idfile"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 )
@@ -137,8 +138,14 @@ func (r *Runner) step(ctx context.Context, sl *slot) error {
 		return nil
 	}
 	if !now.Before(p.deadline) {
-		sl.log.Error("schedule tick not fired: its catch-up window has passed",
-			zap.Time("tick", p.tick), zap.Duration("catch_up", sl.s.catchUp()), zap.Int("attempts", p.attempts))
+		if p.attempts == 0 {
+			// Not tried, or left to another scheduler: missed unless fired
+			// (this process slept through it, say).
+			r.reportMissed(ctx, sl, p.tick)
+		} else {
+			sl.log.Error("schedule tick not fired: its catch-up window has passed",
+				zap.Time("tick", p.tick), zap.Duration("catch_up", sl.s.catchUp()), zap.Int("attempts", p.attempts))
+		}
 		sl.p = nil
 		return nil
 	}
@@ -157,6 +164,15 @@ func (r *Runner) step(ctx context.Context, sl *slot) error {
 		return nil
 	case permanent(err):
 		return err
+	}
+	// A bad ids_file fails this tick alone: the file is read again at the
+	// next one, and the other schedules carry on.
+	var bad *idfile.Error
+	if errors.As(err, &bad) {
+		sl.log.Error("schedule tick not fired: its ids_file was refused", zap.Time("tick", p.tick),
+			zap.String("ids_file", bad.Path), zap.Int("line", bad.Line), zap.Error(err))
+		sl.p = nil
+		return nil
 	}
 	p.attempts++
 	now = r.cfg.Now()
@@ -205,16 +221,19 @@ func lastIn(s *Schedule, from, to time.Time) (time.Time, bool) {
 	return last, true
 }
 
-// reportMissed logs a tick that fell due while no scheduler ran and whose
-// catch-up window closed before this one started, unless it fired.
+// reportMissed logs a tick whose catch-up window closed before any attempt
+// at it (no scheduler ran, or this one was suspended), unless it fired: one
+// warning, for nothing failed that a person must fix.
 func (r *Runner) reportMissed(ctx context.Context, sl *slot, tick time.Time) {
-	v, err := r.cfg.Redis.Get(ctx, GuardKey(sl.s, tick)).Result()
+	v, err := r.cfg.Redis.Get(ctx, r.GuardKey(sl.s, tick)).Result()
 	if err == nil && !strings.HasPrefix(v, "claim ") {
 		return // fired
 	}
-	fields := []zap.Field{zap.Time("tick", tick), zap.Duration("catch_up", sl.s.catchUp())}
+	loc, _ := sl.s.zone()
+	fields := []zap.Field{zap.Time("tick", tick), zap.String("due", tick.In(loc).Format("2006-01-02 15:04 MST")),
+		zap.Duration("catch_up", sl.s.catchUp())}
 	if err != nil && !errors.Is(err, redis.Nil) {
 		fields = append(fields, zap.NamedError("guard_check", fmt.Errorf("could not check whether it fired: %w", err)))
 	}
-	sl.log.Error("schedule tick not fired: its catch-up window had passed when this scheduler started", fields...)
+	sl.log.Warn("schedule tick missed: no scheduler fired it within its catch-up window", fields...)
 }

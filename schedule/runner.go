@@ -16,6 +16,9 @@ import (
 	"github.com/phonestart/phonestart/enqueue"
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/internal/clock"
+	"github.com/phonestart/phonestart/internal/fleet"
+	"github.com/phonestart/phonestart/internal/idfile"
+	"github.com/phonestart/phonestart/internal/redisconn"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 )
@@ -33,9 +36,11 @@ type Limiter interface {
 
 // Config configures a Runner.
 type Config struct {
-	// Redis holds the per-tick guards. Required.
+	// Redis holds the per-tick guards. Required; a Redis Cluster client is
+	// refused.
 	Redis redis.UniversalClient
-	// Enqueue enqueues the selected phones. Required.
+	// Enqueue enqueues the selected phones. Required. The guards live in
+	// its namespace (enqueue.Config.Namespace).
 	Enqueue *enqueue.Client
 	// Lister resolves select: schedules; needed only if a schedule has one.
 	Lister Lister
@@ -53,15 +58,23 @@ type Config struct {
 // Runner fires schedules. It is safe for simultaneous use by multiple
 // goroutines, and any number of Runners may share one Redis.
 type Runner struct {
-	cfg Config
-	id  string        // names this Runner in guards and logs
-	seq atomic.Uint64 // numbers its attempts
+	cfg   Config
+	space fleet.Space   // the guards' namespace
+	id    string        // names this Runner in guards and logs
+	seq   atomic.Uint64 // numbers its attempts
 }
 
 // NewRunner returns a Runner.
 func NewRunner(cfg Config) (*Runner, error) {
 	if cfg.Redis == nil || cfg.Enqueue == nil {
 		return nil, errors.New("schedule: config: Redis and Enqueue are required")
+	}
+	if err := redisconn.RefuseCluster(cfg.Redis); err != nil {
+		return nil, fmt.Errorf("schedule: config: Redis: %w", err)
+	}
+	space, err := fleet.NewSpace(cfg.Enqueue.Namespace())
+	if err != nil {
+		return nil, fmt.Errorf("schedule: config: Enqueue: %w", err)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
@@ -75,7 +88,7 @@ func NewRunner(cfg Config) (*Runner, error) {
 	host, _ := os.Hostname()
 	var b [4]byte
 	rand.Read(b[:])
-	return &Runner{cfg: cfg, id: host + ":" + strconv.Itoa(os.Getpid()) + ":" + hex.EncodeToString(b[:])}, nil
+	return &Runner{cfg: cfg, space: space, id: host + ":" + strconv.Itoa(os.Getpid()) + ":" + hex.EncodeToString(b[:])}, nil
 }
 
 // TickReport says what one attempt at a tick of a schedule did.
@@ -127,7 +140,7 @@ func (r *Runner) Fire(ctx context.Context, s *Schedule, tick time.Time) (TickRep
 func (r *Runner) fire(ctx context.Context, s *Schedule, tick time.Time) (rep TickReport, lookAgain time.Time, err error) {
 	rep = TickReport{Schedule: s.Name, Tick: tick}
 	log := r.cfg.Logger.With(zap.String("schedule", s.Name), zap.Time("tick", tick))
-	g := &guard{rdb: r.cfg.Redis, key: GuardKey(s, tick), now: r.cfg.Now,
+	g := &guard{rdb: r.cfg.Redis, key: r.GuardKey(s, tick), now: r.cfg.Now,
 		holder: r.id + ":" + strconv.FormatUint(r.seq.Add(1), 10)}
 	state, leaseEnd, prev, err := g.claim(ctx)
 	switch {
@@ -165,6 +178,10 @@ func (r *Runner) fire(ctx context.Context, s *Schedule, tick time.Time) (rep Tic
 		return rep, time.Time{}, err
 	}
 	rep.Selected = len(ids)
+	if s.Select != nil && len(ids) == 0 {
+		// Most likely a group or tag renamed at GeeLark: say so every tick.
+		log.Warn("schedule selection matched no phone", zap.String("select", s.SelectText()))
+	}
 	// The last check before phones are enqueued: is the tick still ours?
 	if ok, err := g.renew(work); err != nil {
 		return rep, time.Time{}, fmt.Errorf("schedule %q: %w", s.Name, err)
@@ -190,8 +207,10 @@ func (r *Runner) fire(ctx context.Context, s *Schedule, tick time.Time) (rep Tic
 			return rep, time.Time{}, fmt.Errorf("schedule %q: %w", s.Name, err)
 		}
 	}
-	if err := g.done(ctx); err != nil {
+	if ok, err := g.done(ctx); err != nil {
 		return rep, time.Time{}, fmt.Errorf("schedule %q: phones enqueued, but %w", s.Name, err)
+	} else if !ok {
+		return lost() // the phones are enqueued; the tick is the taker's to mark
 	}
 	fired = true
 	log.Info("schedule fired", zap.String("action", cmp.Or(s.Action, ActionStart)), zap.Int("selected", rep.Selected),
@@ -238,6 +257,16 @@ func (r *Runner) keep(ctx context.Context, g *guard) (context.Context, func()) {
 }
 
 func (r *Runner) selectIDs(ctx context.Context, s *Schedule) ([]string, error) {
+	if s.IDsFile != "" {
+		ids, err := idfile.Read(s.IDsFile, nil, s.SkipHeader)
+		switch {
+		case errors.Is(err, idfile.ErrHeader):
+			return nil, fmt.Errorf("schedule %q: ids_file %w (add skip_header: true to the schedule to drop it)", s.Name, err)
+		case err != nil:
+			return nil, fmt.Errorf("schedule %q: ids_file %w", s.Name, err)
+		}
+		return ids, nil
+	}
 	if s.Select == nil {
 		return s.IDs, nil
 	}

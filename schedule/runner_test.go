@@ -2,18 +2,22 @@ package schedule_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/phonestart/phonestart/enqueue"
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/geelark/geelarktest"
 	"github.com/phonestart/phonestart/internal/fleet"
+	"github.com/phonestart/phonestart/internal/redisconn"
 	"github.com/phonestart/phonestart/internal/redistest"
 	"github.com/phonestart/phonestart/schedule"
 	"github.com/phonestart/phonestart/tasks"
@@ -145,14 +149,26 @@ func TestGroupSelectionOf250ResolvesThrough3Pages(t *testing.T) {
 	if fmt.Sprint(pages) != "[1 2 3]" {
 		t.Fatalf("list pages called: %v, want [1 2 3]", pages)
 	}
-	// The selected phones carry the schedule's options.
-	ti, err := asynq.NewInspectorFromRedisClient(rdb).GetTaskInfo(tasks.Queue, "shop00042")
+	// The selected phones carry the schedule's options, in their record
+	// and in their task.
+	store, err := fleet.NewStore(rdb, fleet.StoreConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := store.Phone(context.Background(), "shop00042")
+	if err != nil || rec.State != fleet.StateQueued || rec.Options.Width != 400 {
+		t.Fatalf("record %+v, %v; want queued with width 400", rec, err)
+	}
+	ti, err := asynq.NewInspectorFromRedisClient(rdb).GetTaskInfo(tasks.Queue, tasks.TaskID(rec.ID, rec.Gen, rec.Task))
 	if err != nil {
 		t.Fatal(err)
 	}
 	p, _ := tasks.ParseStartPhone(ti.Payload)
 	if p.Options.Width != 400 {
 		t.Fatalf("options %+v", p.Options)
+	}
+	if _, err := asynq.NewInspectorFromRedisClient(rdb).GetTaskInfo(tasks.Queue, tasks.TaskID("other00001", rec.Gen, 1)); err == nil {
+		t.Fatal("a phone of another group has a task")
 	}
 }
 
@@ -166,7 +182,8 @@ func TestScheduledStartsBatch(t *testing.T) {
 	api, _ := geelark.NewClient(geelark.Config{BaseURL: fake.URL, Token: geelarktest.DefaultToken})
 	enq, _ := enqueue.New(enqueue.Config{Redis: rdb})
 	phones := ids("later", 400)
-	if _, err := enq.Start(context.Background(), enqueue.Request{IDs: phones, In: 2 * time.Second}); err != nil {
+	rep, err := enq.Start(context.Background(), enqueue.Request{IDs: phones, In: 2 * time.Second})
+	if err != nil {
 		t.Fatal(err)
 	}
 	w, err := worker.New(worker.Config{Redis: rdb, API: api, Logger: zaptest.NewLogger(t),
@@ -178,17 +195,9 @@ func TestScheduledStartsBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = w.Shutdown(context.Background()) })
-	insp := asynq.NewInspectorFromRedisClient(rdb)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		q, err := insp.GetQueueInfo(tasks.Queue)
-		if err == nil && q.Completed == 400 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not all started: %+v", q)
-		}
-		time.Sleep(50 * time.Millisecond)
+	out, err := enq.Wait(context.Background(), rep.Request, enqueue.WaitOptions{Timeout: time.Minute})
+	if err != nil || len(out.Ready) != 400 {
+		t.Fatalf("not all started: %d ready, %d unfinished, %v", len(out.Ready), len(out.Unfinished), err)
 	}
 	calls := fake.Calls()
 	if len(calls) > 2 {
@@ -228,11 +237,69 @@ func TestRepeatedHourFiresOnce(t *testing.T) {
 		if rep.Fired {
 			fired++
 		}
-		// Let the first start finish, so a second fire would enqueue again.
-		asynq.NewInspectorFromRedisClient(rdb).DeleteAllPendingTasks(tasks.Queue)
+		// End the first start, so that a second fire would enqueue again.
+		if _, err := enq.Cancel(context.Background(), enqueue.CancelRequest{IDs: s.IDs}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	t.Logf("ticks %v and %v", first.UTC(), second.UTC())
 	if fired != 1 {
 		t.Fatalf("fired %d times for 02:30 on the night clocks go back", fired)
+	}
+}
+
+// A Runner, like the producers and workers, refuses a Redis Cluster
+// client: the guards and the records need one server.
+func TestNewRunnerRefusesARedisCluster(t *testing.T) {
+	t.Parallel()
+	enq, err := enqueue.New(enqueue.Config{Redis: redistest.New(t).Client(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cluster := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:1"}}) // never dialled
+	t.Cleanup(func() { cluster.Close() })
+	run, err := schedule.NewRunner(schedule.Config{Redis: cluster, Enqueue: enq})
+	if !errors.Is(err, redisconn.ErrCluster) {
+		t.Fatalf("NewRunner on a cluster client = %v, %v; want redisconn.ErrCluster", run, err)
+	}
+}
+
+// Two deployments sharing one Redis each have a schedule of the same name:
+// each fires its own tick, into its own queue, and its guard lives in its
+// own namespace.
+func TestSchedulesOfTwoNamespacesFireApart(t *testing.T) {
+	t.Parallel()
+	r := redistest.New(t)
+	rdb := r.Client(t)
+	f := parse(t, "schedules:\n  - name: morning\n    cron: \"30 7 * * *\"\n    ids: [\"557700000000000001\"]\n")
+	s, _ := f.Find("morning")
+	tick := s.Next(time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC))
+	insp := asynq.NewInspectorFromRedisClient(rdb)
+	for _, ns := range []string{"shop-eu", "shop-us"} {
+		enq, err := enqueue.New(enqueue.Config{Redis: rdb, Namespace: ns})
+		if err != nil {
+			t.Fatal(err)
+		}
+		run, err := schedule.NewRunner(schedule.Config{Redis: rdb, Enqueue: enq, Logger: zaptest.NewLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := run.Fire(context.Background(), s, tick)
+		if err != nil || !rep.Fired || rep.Enqueued != 1 {
+			t.Fatalf("%s: tick %+v, %v; want it fired and the phone enqueued", ns, rep, err)
+		}
+		key := "{" + ns + "}:schedule:morning:2026-11-25T07:30:00"
+		if got := run.GuardKey(s, tick); got != key {
+			t.Errorf("%s: GuardKey = %q, want %q", ns, got, key)
+		}
+		if v, err := rdb.Get(context.Background(), key).Result(); err != nil || !strings.HasPrefix(v, "done ") {
+			t.Errorf("%s: guard %q = %q, %v; want the done mark", ns, key, v, err)
+		}
+		if q, err := insp.GetQueueInfo(ns); err != nil || q.Size != 1 {
+			t.Errorf("%s: queue %+v, %v; want the one start", ns, q, err)
+		}
+	}
+	if keys, _ := rdb.Keys(context.Background(), "phonestart:schedule:*").Result(); len(keys) != 0 {
+		t.Errorf("guards outside the namespaces: %v", keys)
 	}
 }

@@ -57,9 +57,18 @@ type Schedule struct {
 	// StopAfter, for a start schedule, stops each phone that long after it
 	// is ready (the billing guard; see enqueue.Request.StopAfter).
 	StopAfter time.Duration
-	// The phones: exactly one of IDs (read from ids or ids_file) and Select
-	// (resolved through the list endpoint at each tick).
-	IDs    []string
+	// The phones: exactly one of IDs, IDsFile and Select.
+	IDs []string
+	// IDsFile is a file of phone IDs, read at each tick as `enqueue --file`
+	// reads one (package idfile), so that editing it changes the next
+	// tick's phones. A relative path is relative to the working directory;
+	// Parse makes ids_file relative to the schedules file.
+	IDsFile string
+	// SkipHeader drops the first line of IDsFile that is not blank or a
+	// comment: a spreadsheet's column header. Without it such a header
+	// (letters where every other line is digits) fails the tick.
+	SkipHeader bool
+	// Select is resolved through the list endpoint at each tick.
 	Select *geelark.ListFilter
 	// Line is the schedule's line in its file; 0 when not from a file.
 	Line int
@@ -159,7 +168,8 @@ func checkCatchUp(d time.Duration) error {
 
 // Validate reports the first thing that keeps s from firing: no name, a bad
 // cron spec or zone, a catch-up window out of range, bad options, bad IDs,
-// or not exactly one phone selection. Its errors name the schedule.
+// or not exactly one phone selection. It does not read IDsFile: each tick
+// does. Its errors name the schedule.
 func (s *Schedule) Validate() error {
 	if s == nil {
 		return errors.New("schedule: nil")
@@ -182,11 +192,21 @@ func (s *Schedule) Validate() error {
 	if err := checkAction(s.Action, s.Options, s.StopAfter); err != nil {
 		return fail(err)
 	}
+	sources := 0
+	for _, given := range []bool{len(s.IDs) > 0, s.IDsFile != "", s.Select != nil} {
+		if given {
+			sources++
+		}
+	}
 	switch {
-	case len(s.IDs) > 0 && s.Select != nil:
-		return fail(errors.New("give only one of IDs and Select"))
-	case len(s.IDs) == 0 && s.Select == nil:
-		return fail(errors.New("no phone selection: give IDs or Select"))
+	case sources > 1:
+		return fail(errors.New("give only one of IDs, IDsFile and Select"))
+	case sources == 0:
+		return fail(errors.New("no phone selection: give IDs, IDsFile or Select"))
+	case s.SkipHeader && s.IDsFile == "":
+		return fail(errors.New("skip_header is for an ids_file"))
+	case s.IDsFile == "-":
+		return fail(errors.New(`ids_file "-": standard input is for the command line; name a file`))
 	}
 	for i, id := range s.IDs {
 		if err := geelark.ValidateID(id); err != nil {
@@ -233,4 +253,23 @@ func checkSelect(f geelark.ListFilter) error {
 		}
 	}
 	return nil
+}
+
+// SelectText returns s's GeeLark selection as a schedules file gives it,
+// for messages: group_name: "Shop-EU", tags: ["morning"]; "" without one.
+func (s *Schedule) SelectText() string {
+	if s.Select == nil {
+		return ""
+	}
+	f := *s.Select
+	var parts []string
+	for _, p := range []struct{ name, v string }{{"group_name", f.GroupName}, {"remark", f.Remark}, {"serial_name", f.SerialName}} {
+		if p.v != "" {
+			parts = append(parts, fmt.Sprintf("%s: %q", p.name, p.v))
+		}
+	}
+	if len(f.Tags) > 0 {
+		parts = append(parts, fmt.Sprintf("tags: %q", f.Tags))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -22,7 +22,6 @@ func TestAHandBuiltScheduleDoesNotPanic(t *testing.T) {
 	if err := zero.Validate(); err == nil || !strings.Contains(err.Error(), "no name") {
 		t.Fatalf("zero Schedule: Validate = %v", err)
 	}
-	_ = schedule.GuardKey(&zero, from)
 
 	// A literal with a zone name works like a parsed schedule.
 	lit := &schedule.Schedule{Name: "lit", Cron: "30 7 * * *", TimeZone: "Europe/Berlin", IDs: []string{"557700000000000001"}}
@@ -61,6 +60,7 @@ func TestAHandBuiltScheduleDoesNotPanic(t *testing.T) {
 	rdb := r.Client(t)
 	enq, _ := enqueue.New(enqueue.Config{Redis: rdb})
 	run, _ := schedule.NewRunner(schedule.Config{Redis: rdb, Enqueue: enq})
+	_ = run.GuardKey(&zero, from)
 	bad := &schedule.Schedule{Name: "x", Cron: "every morning", IDs: []string{"1"}}
 	if _, err := run.Fire(context.Background(), bad, from); err == nil || !strings.Contains(err.Error(), "bad cron spec") {
 		t.Fatalf("Fire of a bad schedule: %v", err)

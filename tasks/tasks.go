@@ -1,8 +1,16 @@
-// Package tasks is phonestart's wire contract: the asynq task type, queue and
-// payload that producers enqueue and workers process. Anything that puts a
-// start-phone task into Redis, in any language, must write what this package
-// writes. TypeStartPhone and the payload's JSON field names never change once
-// shipped.
+// Package tasks is phonestart's wire contract: the asynq task types, queues
+// and payloads that workers process. TypeStartPhone, TypeStopPhone and the
+// payloads' JSON field names never change once shipped.
+//
+// A task only says that a phone has work waiting: what the phone is asked
+// to do, and where it is, is its record (package enqueue writes it, and
+// every worker's step moves it). Each task carries the generation of the
+// record's intent it was made for; a worker acknowledges a task whose
+// generation is no longer the record's without doing anything. So the way
+// to ask for phones is package enqueue (or `phonestart api` from any
+// language), never a task written by hand: a task without a generation
+// (Gen 0) is adopted, as if enqueue had been asked for its phone, and then
+// goes on as any other.
 package tasks
 
 import (
@@ -17,13 +25,14 @@ import (
 // TypeStartPhone is the asynq task type of a start-phone task.
 const TypeStartPhone = "phone:start"
 
-// Queue is the asynq queue phonestart uses, so it can share a Redis with
-// other asynq applications.
+// Queue is the asynq queue of start tasks in the default namespace
+// (PHONESTART_NAMESPACE names the queues of another deployment), so that
+// phonestart can share a Redis with other asynq applications.
 const Queue = "phonestart"
 
 // MaxRetry is the asynq retry ceiling written on every task. Workers stop a
-// phone earlier, at their configured max attempts; this only bounds a worker
-// misconfigured beyond it.
+// phone earlier, at their configured max attempts (kept in its record);
+// this only bounds a task that keeps failing for no phone's fault.
 const MaxRetry = 1000
 
 // Timeout bounds one attempt of a task: waiting for a batch to form, for the
@@ -35,14 +44,18 @@ const Timeout = 15 * time.Minute
 type StartPhone struct {
 	ID      string               `json:"id"`
 	Options geelark.StartOptions `json:"options"`
-	// Attempts counts the attempts earlier tasks of this request used: a
-	// phone that failed to boot is started again by a new task that
-	// carries them on, so max attempts spans boots. 0 for a new request.
-	Attempts int `json:"attempts,omitempty"`
-	// StopAfter, when positive, asks for a stop of the phone that long
-	// after it became ready (or after its start was accepted, with boot
-	// confirmation off): the billing guard. In nanoseconds on the wire.
+	// Gen is the generation of the phone's record this task was made for;
+	// 0 for a task written without a record, which the worker adopts.
+	Gen int64 `json:"gen,omitempty"`
+	// Task is which task of that generation this is, from 1 (see TaskID).
+	Task int `json:"task,omitempty"`
+	// StopAfter, for an adopted task, asks for a stop of the phone that
+	// long after it became ready: the billing guard. In nanoseconds on the
+	// wire. Tasks with a record keep it there.
 	StopAfter time.Duration `json:"stop_after,omitempty"`
+	// Attempts is read from tasks of earlier versions, and ignored: a
+	// phone's attempts are kept in its record.
+	Attempts int `json:"attempts,omitempty"`
 }
 
 // Validate reports the first problem with the payload.
@@ -50,31 +63,39 @@ func (p StartPhone) Validate() error {
 	if err := geelark.ValidateID(p.ID); err != nil {
 		return err
 	}
-	if p.Attempts < 0 || p.Attempts > MaxRetry {
+	switch {
+	case p.Gen < 0:
+		return fmt.Errorf("gen %d is negative", p.Gen)
+	case p.Task < 0:
+		return fmt.Errorf("task %d is negative", p.Task)
+	case p.Attempts < 0 || p.Attempts > MaxRetry:
 		return fmt.Errorf("attempts %d is outside 0..%d", p.Attempts, MaxRetry)
-	}
-	if p.StopAfter < 0 {
+	case p.StopAfter < 0:
 		return fmt.Errorf("stop_after %v is negative", p.StopAfter)
 	}
 	return p.Options.Validate()
 }
 
-// TaskID returns the asynq task ID of the start task for a phone. One ID per
-// phone is what makes a second enqueue of a phone that is still pending,
-// scheduled, retrying or active a duplicate.
-func TaskID(phoneID string) string { return phoneID }
-
-// NewStartTask returns the task that starts one phone with opts. The task's
-// ID, queue, timeout and retry ceiling are set; extra options (ProcessAt,
-// Retention) are appended.
-func NewStartTask(phoneID string, opts geelark.StartOptions, extra ...asynq.Option) (*asynq.Task, error) {
-	return NewRetryTask(StartPhone{ID: phoneID, Options: opts}, extra...)
+// TaskID returns the asynq task ID of a phone's task for generation gen,
+// the n-th of that generation (a phone started again after a failed boot
+// gets a new one): ID:gen:n. Task IDs never repeat, so a task is never
+// refused for an ID an earlier one held.
+func TaskID(phoneID string, gen int64, n int) string {
+	return fmt.Sprintf("%s:%d:%d", phoneID, gen, n)
 }
 
-// NewRetryTask returns the start task of p, which may carry attempts
-// already used (see StartPhone.Attempts).
-func NewRetryTask(p StartPhone, extra ...asynq.Option) (*asynq.Task, error) {
-	return newTask(TypeStartPhone, Queue, TaskID(p.ID), p, extra)
+// NewStart returns the task that starts p.ID in queue, with ID taskID, the
+// timeout and retry ceiling every phonestart task has, and extra options
+// (ProcessAt) appended.
+func NewStart(p StartPhone, queue, taskID string, extra ...asynq.Option) (*asynq.Task, error) {
+	return newTask(TypeStartPhone, queue, taskID, p, extra)
+}
+
+// NewStartTask returns a start task without a record for phoneID, in the
+// default namespace's queue: the worker adopts it (see the package
+// comment). Producers should use package enqueue.
+func NewStartTask(phoneID string, opts geelark.StartOptions, extra ...asynq.Option) (*asynq.Task, error) {
+	return newTask(TypeStartPhone, Queue, phoneID, StartPhone{ID: phoneID, Options: opts}, extra)
 }
 
 // payload is a task payload: it checks itself.
@@ -118,15 +139,4 @@ func ParseStartPhone(b []byte) (StartPhone, error) {
 	var p StartPhone
 	err := parse(TypeStartPhone, b, &p)
 	return p, err
-}
-
-// Result is what a worker writes as the task's result when the phone was
-// started; asynq keeps it for the task's retention.
-type Result struct {
-	URL            string    `json:"url,omitempty"`
-	ChargingMethod string    `json:"charging_method,omitempty"`
-	TraceID        string    `json:"trace_id"`
-	StartedAt      time.Time `json:"started_at"`
-	// Code is set when GeeLark said the phone was already starting (43010).
-	Code int `json:"code,omitempty"`
 }

@@ -59,8 +59,8 @@ func (w *Worker) retryDelay(n int, err error, _ *asynq.Task) time.Duration {
 	}
 	var ph *PhoneError
 	if errors.As(err, &ph) && !ph.RetryAt.IsZero() {
-		wait := max(ph.RetryAt.Sub(now), 0)
-		return wait + jitter(time.Minute)
+		// The time the phone's record says it is due again.
+		return max(ph.RetryAt.Sub(now), 0)
 	}
 	return backoff(n, w.cfg.RetryBase, w.cfg.RetryMax)
 }

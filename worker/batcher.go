@@ -9,25 +9,30 @@ import (
 	"github.com/phonestart/phonestart/geelark"
 )
 
-// result is what a batch call says about one phone. err is set when the
-// call as a whole failed (an *geelark.APIError, an outcome-unknown error, a
-// *pausedError or errHandBack); otherwise outcome is the phone's.
+// result is a batch call's word on one phone, as its handler returns it.
 type result struct {
-	outcome geelark.Outcome
-	traceID string
-	err     error
+	// err is what the handler returns to asynq: nil when the phone's task
+	// is done (it started, stopped, is dead, or its task was stale), a
+	// *PhoneError to retry it, a *pausedError or *waitError to send it back
+	// without using an attempt, errHandBack at shutdown.
+	err error
+	// outcome is how the phone was settled, for the metrics (outcomeStarted,
+	// ...); "" when it was not (stale, handed back, or never claimed).
+	outcome string
+	code    int
 }
 
+// request is one phone waiting in a batcher, for the call of its task's
+// generation and number.
 type request struct {
 	id      string
-	attempt int                  // the phone's attempt this call is, from 1
-	opts    geelark.StartOptions // for the boot record
-	// stopAfter is the start's stop-after (the billing guard), for the
-	// boot record; 0 for stops.
-	stopAfter time.Duration
-	added     time.Time
-	done      chan result // buffered: the sender never blocks
-	taken     bool        // in a call; guarded by batcher.mu
+	gen     int64
+	task    int
+	opts    geelark.StartOptions
+	attempt int // the phone's attempt this call is, from 1; set by the claim
+	added   time.Time
+	done    chan result // buffered: the sender never blocks
+	taken   bool        // in a call; guarded by batcher.mu
 }
 
 // group holds the phones waiting for a call with one option set.
@@ -72,19 +77,14 @@ type timer interface{ Stop() bool }
 
 func afterFunc(d time.Duration, f func()) timer { return time.AfterFunc(d, f) }
 
-// start adds a phone to its group's next call and waits for the call's word
-// on it. If wait ends before the phone is in a call, the phone leaves the
+// start adds r to its group's next call and waits for the call's word on
+// it. If wait ends before the phone is in a call, the phone leaves the
 // group and start hands it back (errHandBack, or ctx's error once ctx is
 // done). Once the phone is in a call, start waits for the call's word, or
 // for ctx.
-func (b *batcher) start(ctx, wait context.Context, id string, attempt int, opts geelark.StartOptions) result {
-	return b.startGuarded(ctx, wait, id, attempt, opts, 0)
-}
-
-// startGuarded is start for a phone with a stop-after (the billing guard),
-// which its boot record carries.
-func (b *batcher) startGuarded(ctx, wait context.Context, id string, attempt int, opts geelark.StartOptions, stopAfter time.Duration) result {
-	r := &request{id: id, attempt: attempt, opts: opts, stopAfter: stopAfter, added: b.now(), done: make(chan result, 1)}
+func (b *batcher) start(ctx, wait context.Context, r *request) result {
+	r.added, r.done = b.now(), make(chan result, 1)
+	opts := r.opts
 	key := opts.Key()
 	b.mu.Lock()
 	if b.draining {
@@ -119,8 +119,9 @@ func (b *batcher) startGuarded(ctx, wait context.Context, id string, attempt int
 	case res := <-r.done:
 		return res
 	case <-ctx.Done():
-		// In a call: its outcome is unknown to this handler.
-		return result{err: &PhoneError{Msg: "handler gave up during the call: " + ctx.Err().Error()}}
+		// In a call: the call settles the phone's record; its task comes
+		// round again and finds it settled.
+		return result{err: &waitError{reason: "handler gave up during the call: " + ctx.Err().Error()}}
 	}
 }
 

@@ -99,7 +99,7 @@ func testBatcher(size int, wait time.Duration, clk *manualClock) (*batcher, <-ch
 			c := sentCall{at: clk.Now()}
 			for _, r := range batch {
 				c.ids = append(c.ids, r.id)
-				r.done <- result{outcome: geelark.Outcome{ID: r.id, Status: geelark.StatusStarted}}
+				r.done <- result{outcome: outcomeStarted}
 			}
 			calls <- c
 		})
@@ -158,7 +158,7 @@ func TestBatcherCallsWhenTheOldestPhoneHasWaited(t *testing.T) {
 	ctx := context.Background()
 	results := make(chan result, 10)
 	add := func(id string) {
-		go func() { results <- b.start(ctx, ctx, id, 1, geelark.StartOptions{}) }()
+		go func() { results <- b.start(ctx, ctx, &request{id: id}) }()
 	}
 	began := clk.Now()
 	add("a")
@@ -176,7 +176,7 @@ func TestBatcherCallsWhenTheOldestPhoneHasWaited(t *testing.T) {
 		t.Fatalf("call of %v at +%v, want a and b at +500ms", c.ids, c.at.Sub(began))
 	}
 	for range 2 {
-		if r := <-results; r.err != nil || r.outcome.Status != geelark.StatusStarted {
+		if r := <-results; r.err != nil || r.outcome != outcomeStarted {
 			t.Fatalf("phone in the call: %+v", r)
 		}
 	}
@@ -225,7 +225,7 @@ func TestBatcherHandsBackPhonesWhoseWaitEnds(t *testing.T) {
 			sending <- struct{}{}
 			<-deliver
 			for _, r := range batch {
-				r.done <- result{outcome: geelark.Outcome{ID: r.id, Status: geelark.StatusStarted}}
+				r.done <- result{outcome: outcomeStarted}
 			}
 		})
 	b.after = clk.AfterFunc
@@ -233,7 +233,7 @@ func TestBatcherHandsBackPhonesWhoseWaitEnds(t *testing.T) {
 	// A phone alone: its wait ends before any call.
 	wait, cancel := context.WithCancel(context.Background())
 	alone := make(chan result, 1)
-	go func() { alone <- b.start(context.Background(), wait, "alone", 1, geelark.StartOptions{}) }()
+	go func() { alone <- b.start(context.Background(), wait, &request{id: "alone"}) }()
 	waitUntil(t, "alone waits", func() bool { return pending(b) == 1 })
 	cancel()
 	if res := <-alone; !errors.Is(res.err, errHandBack) || isFailure(res.err) {
@@ -250,7 +250,7 @@ func TestBatcherHandsBackPhonesWhoseWaitEnds(t *testing.T) {
 	for _, id := range []string{"a", "b"} {
 		w, cancel := context.WithCancel(context.Background())
 		cancels = append(cancels, cancel)
-		go func() { done <- b.start(context.Background(), w, id, 1, geelark.StartOptions{}) }()
+		go func() { done <- b.start(context.Background(), w, &request{id: id}) }()
 	}
 	<-admitting
 	close(release)
@@ -260,7 +260,7 @@ func TestBatcherHandsBackPhonesWhoseWaitEnds(t *testing.T) {
 	}
 	close(deliver)
 	for range 2 {
-		if r := <-done; r.err != nil || r.outcome.Status != geelark.StatusStarted {
+		if r := <-done; r.err != nil || r.outcome != outcomeStarted {
 			t.Fatalf("phone in a call: %+v", r)
 		}
 	}
@@ -279,7 +279,7 @@ func TestBatcherDrainHandsBackWaitingPhones(t *testing.T) {
 	ctx := context.Background()
 	results := make(chan result, 3)
 	for _, id := range []string{"a", "b", "c"} {
-		go func() { results <- b.start(ctx, ctx, id, 1, geelark.StartOptions{}) }()
+		go func() { results <- b.start(ctx, ctx, &request{id: id}) }()
 	}
 	waitUntil(t, "3 phones wait", func() bool { return pending(b) == 3 })
 	b.drain()
@@ -289,7 +289,7 @@ func TestBatcherDrainHandsBackWaitingPhones(t *testing.T) {
 		}
 	}
 	clk.Advance(time.Hour)
-	if r := b.start(ctx, ctx, "late", 1, geelark.StartOptions{}); !errors.Is(r.err, errHandBack) {
+	if r := b.start(ctx, ctx, &request{id: "late"}); !errors.Is(r.err, errHandBack) {
 		t.Fatalf("phone after drain: %v, want a hand-back", r.err)
 	}
 	select {

@@ -24,13 +24,13 @@ func (e *env) bootConfig(timeout time.Duration) worker.Config {
 	return c
 }
 
-// phoneState waits until phone id reaches one of states, and returns it.
-func (e *env) waitPhone(id string, timeout time.Duration, states ...string) fleet.PhoneState {
+// waitPhone waits until phone id reaches one of states, and returns its
+// record.
+func (e *env) waitPhone(id string, timeout time.Duration, states ...string) fleet.Phone {
 	e.t.Helper()
-	j := fleet.NewJournal(e.rdb, 0)
-	var st fleet.PhoneState
+	var st fleet.Phone
 	waitFor(e.t.(*testing.T), timeout, func() bool {
-		s, err := j.States(context.Background(), id)
+		s, err := e.store.Phones(context.Background(), id)
 		if err != nil {
 			return false
 		}
@@ -47,7 +47,7 @@ func (e *env) waitPhone(id string, timeout time.Duration, states ...string) flee
 
 func events(t *testing.T, e *env, id string) []fleet.Event {
 	t.Helper()
-	all, err := fleet.NewJournal(e.rdb, 0).Read(context.Background(), "0", 100000, 0)
+	all, err := e.store.Events().Read(context.Background(), "0", 100000, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,6 +63,7 @@ func events(t *testing.T, e *env, id string) []fleet.Event {
 // A phone that boots for 3 s is ready only after a status check that
 // GeeLark answered 0 (Started), and keeps the url of its start reply.
 func TestPhoneIsReadyOnlyWhenStatusSaysStarted(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, geelarktest.Config{})
 	id := "boot000001"
 	e.fake.ScriptBoot(id, geelarktest.Boot{Time: 3 * time.Second})
@@ -74,27 +75,38 @@ func TestPhoneIsReadyOnlyWhenStatusSaysStarted(t *testing.T) {
 		t.Fatalf("state %+v, want ready with the start reply's url", st)
 	}
 	evs := events(t, e, id)
-	var started, ready time.Time
+	var kinds []string
 	for _, ev := range evs {
-		switch ev.Event {
-		case fleet.EventStarted:
-			started = ev.At
-		case fleet.EventReady:
-			ready = ev.At
-		}
+		kinds = append(kinds, ev.Event)
 	}
-	if started.IsZero() || ready.Sub(started) < 3*time.Second {
-		t.Fatalf("started %v, ready %v: ready before the phone booted (events %+v)", started, ready, evs)
+	if !slices.Equal(kinds, []string{fleet.EventEnqueued, fleet.EventStarted, fleet.EventReady}) {
+		t.Fatalf("events %v, want enqueued, started, ready", kinds)
 	}
-	// Every status call before the ready one saw it Starting.
-	var sawStarting bool
+	// By the fake's own clock: the status checks before the boot ended
+	// saw it Starting, and the one that made it ready saw it Started, at
+	// least the boot time after its start call.
+	var startAt, upAt time.Time
+	var seen []geelark.PhoneState
 	for _, c := range e.fake.Calls() {
-		if c.Path == geelark.StatusPath && c.States[id] == geelark.StateStarting {
-			sawStarting = true
+		switch {
+		case c.Path == geelark.StartPath && slices.Contains(c.IDs, id):
+			startAt = c.Time
+		case c.Path == geelark.StatusPath:
+			if st, ok := c.States[id]; ok {
+				seen = append(seen, st)
+				if st == geelark.StateStarted && upAt.IsZero() {
+					upAt = c.Time
+				}
+			}
 		}
 	}
-	if !sawStarting {
-		t.Error("no status check saw the phone Starting: the test did not wait for a boot")
+	n := len(seen)
+	notStarting := func(s geelark.PhoneState) bool { return s != geelark.StateStarting }
+	if n < 2 || seen[n-1] != geelark.StateStarted || slices.ContainsFunc(seen[:n-1], notStarting) {
+		t.Fatalf("status checks saw the phone %v: want Starting (at least once: the test waits for a boot), then Started last", seen)
+	}
+	if upAt.IsZero() || upAt.Sub(startAt) < 3*time.Second {
+		t.Fatalf("start call at %v, first status call seeing it Started at %v: ready before the phone booted", startAt, upAt)
 	}
 	if n := e.fake.Starts(id); n != 1 {
 		t.Errorf("started %d times", n)
@@ -104,6 +116,7 @@ func TestPhoneIsReadyOnlyWhenStatusSaysStarted(t *testing.T) {
 // A phone that never leaves Starting is started again after the boot
 // timeout, and is dead with reason boot_timeout when attempts run out.
 func TestPhoneStuckStartingIsRetriedThenDead(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, geelarktest.Config{})
 	id := "boot000002"
 	e.fake.ScriptBoot(id, geelarktest.Boot{Never: true})
@@ -119,7 +132,7 @@ func TestPhoneStuckStartingIsRetriedThenDead(t *testing.T) {
 	if n := e.fake.Starts(id); n != 2 {
 		t.Errorf("started %d times, want 2 (one per attempt)", n)
 	}
-	dead, err := fleet.NewLedger(e.rdb, 0).Get(context.Background(), id)
+	dead, err := e.store.Ledger().Get(context.Background(), id)
 	if err != nil || len(dead) != 1 || dead[0].Reason != "boot_timeout" || dead[0].Msg == "" {
 		t.Fatalf("ledger %+v %v", dead, err)
 	}
@@ -129,6 +142,7 @@ func TestPhoneStuckStartingIsRetriedThenDead(t *testing.T) {
 // A phone that falls back to Shut down after its start was accepted is
 // started again, and then boots.
 func TestPhoneThatFallsBackIsStartedAgain(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, geelarktest.Config{})
 	id := "boot000003"
 	e.fake.ScriptBoot(id, geelarktest.Boot{Time: 500 * time.Millisecond, FallBack: true, Times: 1})
@@ -153,29 +167,30 @@ func TestPhoneThatFallsBackIsStartedAgain(t *testing.T) {
 	}
 }
 
-// A phone stopped while it booted is shut down on purpose: its boot ends,
-// and it is not started again as a failed boot.
+// A phone stopped while it booted is shut down on purpose: its boot ends
+// with the stop, and it is not started again as a failed boot.
 func TestStoppedPhoneIsNotRestartedAsAFailedBoot(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, geelarktest.Config{})
 	ctx := context.Background()
 	id := "boot000009"
-	now := time.Now()
-	boots := fleet.NewBoots(e.rdb)
-	if err := boots.Begin(ctx, now, fleet.Boot{ID: id, Attempt: 1, StartedAt: now, Deadline: now.Add(time.Minute)}); err != nil {
-		t.Fatal(err)
-	}
-	// The stop reached it (the fake reports it shut down, as after a stop).
-	if err := fleet.NewJournal(e.rdb, 0).Record(ctx, fleet.Event{Phone: id, Event: fleet.EventStopped}); err != nil {
-		t.Fatal(err)
-	}
+	e.fake.ScriptBoot(id, geelarktest.Boot{Time: time.Hour})
+	e.enqueue(enqueue.Request{IDs: []string{id}})
 	e.startWorker(e.bootConfig(time.Minute))
-	waitFor(t, 10*time.Second, func() bool { n, _ := boots.Count(ctx); return n == 0 })
-	time.Sleep(500 * time.Millisecond) // a restart would be enqueued by now
-	if n := e.fake.Starts(id); n != 0 {
-		t.Fatalf("a stopped phone was started %d times", n)
+	e.waitPhone(id, 30*time.Second, fleet.StateBooting)
+	if _, err := e.enq.Stop(ctx, enqueue.StopRequest{IDs: []string{id}}); err != nil {
+		t.Fatal(err)
 	}
-	if st := e.states([]string{id}); st[id] == "pending" || st[id] == "scheduled" {
-		t.Fatalf("a stopped phone has a start task: %s", st[id])
+	st := e.waitPhone(id, 30*time.Second, fleet.StateStopped)
+	time.Sleep(time.Second) // a restart would have been asked for by now (poll 200ms)
+	if n := e.fake.Starts(id); n != 1 {
+		t.Fatalf("a phone stopped while it booted was started %d times, want 1", n)
+	}
+	if p := e.phone(id); p.State != fleet.StateStopped {
+		t.Fatalf("state %s after the stop, want stopped (was %+v)", p.State, st)
+	}
+	if n, _ := e.store.Counts(ctx); n.ByState[fleet.StateBooting] != 0 {
+		t.Fatalf("%d phones still counted booting", n.ByState[fleet.StateBooting])
 	}
 }
 
@@ -201,6 +216,7 @@ func checked(e *env) (calls, ids int) {
 // how long its phones boot, then checks each phone about once: checking
 // every phone each poll would take ten checks a phone here.
 func TestBurstLearnsTheBootTime(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("2,000 phones: runs without -short")
 	}
@@ -218,7 +234,7 @@ func TestBurstLearnsTheBootTime(t *testing.T) {
 	if seen > 2*n {
 		t.Errorf("status calls checked %d IDs for %d phones: want at most %d (one check each, and a call's worth a poll to learn)", seen, n, 2*n)
 	}
-	first, learned, err := fleet.NewBoots(e.rdb).FirstCheck(context.Background(), fleet.Checks{Poll: cfg.BootPoll, Max: time.Minute})
+	first, learned, err := e.store.FirstCheck(context.Background(), fleet.Checks{Poll: cfg.BootPoll, Max: time.Minute})
 	if err != nil || !learned || first <= cfg.BootPoll {
 		t.Errorf("first check %v (learned %v, %v): nothing learned of the boot time %v", first, learned, err, boot)
 	}
@@ -228,6 +244,7 @@ func TestBurstLearnsTheBootTime(t *testing.T) {
 // timeout, do not hold back the others: the first check stays near the
 // boot time of the phones that come up.
 func TestStuckPhonesDoNotHoldBackTheOthers(t *testing.T) {
+	t.Parallel()
 	const boot = time.Second
 	stuck, good := bootIDs("boota", 20), bootIDs("bootb", 180)
 	e := newEnv(t, geelarktest.Config{Boot: func(id string) geelarktest.Boot {
@@ -239,9 +256,8 @@ func TestStuckPhonesDoNotHoldBackTheOthers(t *testing.T) {
 	e.enqueue(enqueue.Request{IDs: append(slices.Clone(stuck), good...)})
 	cfg := e.bootConfig(20 * time.Second)
 	e.startWorker(cfg)
-	j := fleet.NewJournal(e.rdb, 0)
 	waitFor(t, time.Minute, func() bool {
-		st, err := j.States(context.Background(), good...)
+		st, err := e.store.Phones(context.Background(), good...)
 		if err != nil {
 			return false
 		}
@@ -266,7 +282,7 @@ func TestStuckPhonesDoNotHoldBackTheOthers(t *testing.T) {
 		return n
 	}
 	waitFor(t, time.Minute, func() bool { return stuckSeen() >= 10*len(stuck) })
-	first, learned, err := fleet.NewBoots(e.rdb).FirstCheck(context.Background(), fleet.Checks{Poll: cfg.BootPoll, Max: cfg.BootTimeout / 2})
+	first, learned, err := e.store.FirstCheck(context.Background(), fleet.Checks{Poll: cfg.BootPoll, Max: cfg.BootTimeout / 2})
 	if err != nil || !learned || first <= cfg.BootPoll {
 		t.Fatalf("first check %v (learned %v, %v): the burst taught nothing", first, learned, err)
 	}

@@ -62,19 +62,30 @@ func paused(ws []*worker.Worker) int {
 	return n
 }
 
+// Three workers on one Redis share one budget of 60 calls a minute: the
+// API, which allows 75, refuses none, and each worker makes calls.
+//
+// The clock runs 10 times fast, so the budget spaces calls 100 ms apart in
+// real time. Calls are counted at the fake, when they arrive, and a loaded
+// machine delays some more than others: the API's room of 15 calls over the
+// budget (as the default budget, 180, sits under GeeLark's 200) takes a
+// call held back 1.6 s to use up. Three budgets each spending 60 on its own
+// (one per worker) overrun it within the first minute: the fake refuses.
 func TestThreeWorkersShareOneBudget(t *testing.T) {
-	clk := newClock(10) // 75 s of budget in 7.5 s
-	e := newEnv(t, geelarktest.Config{RatePerMinute: 120, Now: clk.Now})
-	ids := phoneIDs("fleet", 1500)
+	t.Parallel()
+	const perMinute, apiPerMinute = 60, 75
+	clk := newClock(10) // 90 s of budget in 9 s
+	e := newEnv(t, geelarktest.Config{RatePerMinute: apiPerMinute, Now: clk.Now})
+	ids := phoneIDs("fleet", 900)
 	e.enqueue(enqueue.Request{IDs: ids})
-	e.startFleet(3, clk, 120, func(c *worker.Config) {
+	ws := e.startFleet(3, clk, perMinute, func(c *worker.Config) {
 		c.BatchSize = 10
 		c.BatchWait = 20 * time.Millisecond
 		c.Concurrency = 100 // enough phones at hand that the budget, not asynq, sets the pace
 	})
 	st := e.waitSettled(ids, 90*time.Second)
 	for id, s := range st {
-		if s != "completed" {
+		if s != fleet.StateReady {
 			t.Fatalf("phone %s ended %s", id, s)
 		}
 	}
@@ -84,20 +95,26 @@ func TestThreeWorkersShareOneBudget(t *testing.T) {
 		times[i] = c.Time
 	}
 	peak := maxInWindow(times, time.Minute)
-	t.Logf("%d calls over %v of budget time; at most %d in any 60 s window; %d refused",
-		len(calls), times[len(times)-1].Sub(times[0]).Round(time.Second), peak, e.fake.Violations())
+	t.Logf("%d calls over %v of budget time; at most %d in any 60 s window (budget %d, the API's limit %d); %d refused",
+		len(calls), times[len(times)-1].Sub(times[0]).Round(time.Second), peak, perMinute, apiPerMinute, e.fake.Violations())
 	if v := e.fake.Violations(); v != 0 {
-		t.Fatalf("the fake refused %d calls over budget", v)
+		t.Errorf("the fake refused %d calls over its limit", v)
 	}
-	if peak > 120 {
-		t.Fatalf("%d calls in one 60 s window, budget 120", peak)
+	if peak > apiPerMinute {
+		t.Errorf("%d calls in one 60 s window, the API's limit %d", peak, apiPerMinute)
 	}
-	if len(calls) < 150 {
-		t.Fatalf("%d calls for 1500 phones in batches of 10", len(calls))
+	if len(calls) < len(ids)/10 {
+		t.Errorf("%d calls for %d phones in batches of 10", len(calls), len(ids))
+	}
+	for i, w := range ws {
+		if w.Stats().Calls == 0 {
+			t.Errorf("worker %d made no call", i)
+		}
 	}
 }
 
 func TestRateLimitCodesPauseTheWholeFleet(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		code      int
 		pauseFrom time.Duration // least pause after the refused call
@@ -135,7 +152,7 @@ func TestRateLimitCodesPauseTheWholeFleet(t *testing.T) {
 			if inFlight > 3 {
 				t.Fatalf("%d calls refused: the fleet did not stop at the first", inFlight)
 			}
-			p, on, err := fleet.CurrentPause(t.Context(), e.rdb, clk.Now())
+			p, on, err := fleet.CurrentPause(t.Context(), e.rdb, fleet.Space{}, clk.Now())
 			if err != nil || !on {
 				t.Fatalf("no pause in Redis after %d: %v", tc.code, err)
 			}
@@ -174,17 +191,16 @@ func TestRateLimitCodesPauseTheWholeFleet(t *testing.T) {
 				if _, err := e.insp.RunAllRetryTasks(tasks.Queue); err != nil {
 					return false
 				}
-				q, err := e.insp.GetQueueInfo(tasks.Queue)
-				return err == nil && q.Completed == len(ids)
-			})
-			st := e.waitSettled(ids, 30*time.Second)
-			for _, id := range ids {
-				if st[id] != "completed" {
-					t.Fatalf("phone %s ended %s", id, st[id])
+				for _, s := range e.states(ids) {
+					if s != fleet.StateReady {
+						return false
+					}
 				}
-				ti, _ := e.insp.GetTaskInfo(tasks.Queue, id)
-				if ti.Retried != 0 {
-					t.Fatalf("phone %s: %d attempts used by the pause", id, ti.Retried)
+				return true
+			})
+			for _, id := range ids {
+				if p := e.phone(id); p.Attempt != 1 {
+					t.Fatalf("phone %s: %d attempts, want 1: the pause used none", id, p.Attempt)
 				}
 			}
 		})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/internal/clock"
+	"github.com/phonestart/phonestart/internal/fleet"
 )
 
 // admit blocks until a call may be made: no fleet-wide pause is in force
@@ -67,109 +68,31 @@ func (w *Worker) admitOnce(ctx context.Context, lim Limiter) error {
 	return nil
 }
 
-// send settles a batch the batcher admitted: phones whose last call went
-// unanswered are checked first (reconcile), and the rest are started in
-// one call.
-func (w *Worker) send(opts geelark.StartOptions, batch []*request) {
-	batch = w.reconcile(batch)
-	if len(batch) > 0 {
-		w.call(opts, batch)
+// newStarts builds the start side: its batcher, within the start
+// endpoint's budget.
+func (w *Worker) newStarts() *action {
+	a := &action{
+		name:    fleet.ActionStart,
+		limiter: w.cfg.Limiter,
+		done:    geelark.StatusStarted,
+		call: func(ctx context.Context, ids []string, opts geelark.StartOptions) ([]geelark.Outcome, string, error) {
+			res, err := w.cfg.API.StartPhones(ctx, ids, opts)
+			if res == nil {
+				return nil, "", err
+			}
+			return res.Outcomes, res.TraceID, err
+		},
+		after: w.afterCall,
+		count: w.countPhone,
 	}
-}
-
-// call makes one start call for batch and delivers each phone's result.
-// Each phone is marked as sent in Redis before the call and unmarked once
-// its outcome is known, so that a phone whose answer is lost (this worker
-// killed, a timeout, an unreadable reply) is checked, not started blindly,
-// when it comes round again.
-//
-// A call refused with a code that one of its IDs can cause (geelark.Info's
-// PerID, e.g. 40004) is split in halves, each sent again at once within the
-// budget, down to single IDs: only the phones that fail alone get the code.
-func (w *Worker) call(opts geelark.StartOptions, batch []*request) {
-	ctx := context.Background()
-	ids := make([]string, len(batch))
-	for i, r := range batch {
-		ids[i] = r.id
-	}
-	if err := w.sent.Mark(ctx, strconv.FormatInt(time.Now().UnixMilli(), 10), ids); err != nil {
-		// Without the mark a lost answer could start the phones twice.
-		w.log.Warn("cannot mark phones as sent in Redis; handing them back unsent", zap.Int("n", len(ids)), zap.Error(err))
-		deliver(batch, result{err: &waitError{reason: "cannot mark phones as sent in Redis: " + err.Error()}})
-		return
-	}
-	began := time.Now()
-	// The call does not take a handler's context: one handler giving up
-	// must not abort the call for the others.
-	res, err := w.cfg.API.StartPhones(ctx, ids, opts)
-	latency := time.Since(began)
-	traceID := ""
-	if res != nil {
-		traceID = res.TraceID
-	}
-	w.afterCall(ids, res, err, traceID, latency)
-
-	var apiErr *geelark.APIError
-	refused := errors.As(err, &apiErr)
-	known := make([]string, 0, len(ids))
-	for i, id := range ids {
-		if refused || (err == nil && res.Outcomes[i].Status != geelark.StatusUnknown) {
-			known = append(known, id)
-		}
-	}
-	if cerr := w.sent.Clear(ctx, known); cerr != nil {
-		// The phones are checked before their next start: a status call,
-		// not a second start.
-		w.log.Warn("cannot clear the sent marks of answered phones", zap.Error(cerr))
-	}
-	if refused && len(batch) > 1 && geelark.Lookup(apiErr.Code).PerID {
-		w.log.Info("start call refused with a code one phone can cause: sending each half on its own",
-			zap.Int("code", apiErr.Code), zap.String("trace_id", apiErr.TraceID), zap.Int("n", len(batch)))
-		w.split(batch, w.cfg.Limiter, func(half []*request) { w.call(opts, half) })
-		return
-	}
-	var outcomes []geelark.Outcome
-	if err == nil {
-		w.booting(opts, batch, res)
-		outcomes = res.Outcomes
-	}
-	answer(batch, outcomes, traceID, err)
-}
-
-// split sends each half of a refused batch again with send, each within
-// lim.
-func (w *Worker) split(batch []*request, lim Limiter, send func(half []*request)) {
-	mid := len(batch) / 2
-	for _, half := range [][]*request{batch[:mid], batch[mid:]} {
-		if err := w.admitWith(context.Background(), lim); err != nil {
-			deliver(half, result{err: err})
-			continue
-		}
-		send(half)
-	}
-}
-
-// answer delivers a call's word on each phone of batch: its outcome, or
-// the call's error.
-func answer(batch []*request, outcomes []geelark.Outcome, traceID string, err error) {
-	for i, r := range batch {
-		out := result{traceID: traceID, err: err}
-		if err == nil {
-			out.outcome = outcomes[i]
-		}
-		r.done <- out
-	}
-}
-
-func deliver(batch []*request, res result) {
-	for _, r := range batch {
-		r.done <- res
-	}
+	a.batcher = newBatcher(w.cfg.BatchSize, w.cfg.BatchWait, time.Now, w.admit,
+		func(opts geelark.StartOptions, batch []*request) { w.send(a, opts, batch) })
+	return a
 }
 
 // afterCall logs the call, counts it, and turns rate-limit and account-wide
 // codes into a fleet-wide pause.
-func (w *Worker) afterCall(ids []string, res *geelark.StartResult, err error, traceID string, latency time.Duration) {
+func (w *Worker) afterCall(ids []string, outcomes []geelark.Outcome, traceID string, err error, latency time.Duration) {
 	ctx := context.Background()
 	fields := []zap.Field{zap.String("trace_id", traceID), zap.Int("n", len(ids)), zap.Duration("latency", latency)}
 	if ce := w.log.Check(zap.DebugLevel, "start call IDs"); ce != nil {
@@ -190,7 +113,7 @@ func (w *Worker) afterCall(ids []string, res *geelark.StartResult, err error, tr
 	codes := map[string]int{}
 	var pauseCode int
 	var pauseMsg string
-	for _, o := range res.Outcomes {
+	for _, o := range outcomes {
 		switch o.Status {
 		case geelark.StatusStarted:
 			started++

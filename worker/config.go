@@ -11,6 +11,7 @@ import (
 
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/internal/fleet"
+	"github.com/phonestart/phonestart/internal/redisconn"
 	"github.com/phonestart/phonestart/tasks"
 )
 
@@ -54,9 +55,15 @@ type Limiter interface {
 
 // Config configures a Worker.
 type Config struct {
-	// Redis is where tasks, pauses and budgets live. Required. The Worker
-	// does not close it.
+	// Redis is where records, tasks, pauses and budgets live. Required; a
+	// Redis Cluster client is refused. The Worker does not close it.
 	Redis redis.UniversalClient
+	// Namespace is the deployment's namespace (PHONESTART_NAMESPACE): it
+	// prefixes every key and names the asynq queues. Default "phonestart".
+	Namespace string
+	// Retention is how long an ended phone's record, and an ended request,
+	// are kept. Default 7 days.
+	Retention time.Duration
 	// API starts phones. Required.
 	API Starter
 	// Logger receives one line per API call and every pause. Default: none.
@@ -147,6 +154,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Redis == nil {
 		return c, configErr("Redis", "Redis is required")
 	}
+	if err := redisconn.RefuseCluster(c.Redis); err != nil {
+		return c, configErr("Redis", "Redis: %v", err)
+	}
 	if c.API == nil {
 		return c, configErr("API", "API is required")
 	}
@@ -215,6 +225,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, configErr("BootPoll", "BootPoll %v is not positive", c.BootPoll)
 	case c.DeadRetention < 0:
 		return c, configErr("DeadRetention", "DeadRetention %v is negative", c.DeadRetention)
+	case c.Retention < 0:
+		return c, configErr("Retention", "Retention %v is negative", c.Retention)
 	case c.MaxRuntime < 0:
 		return c, configErr("MaxRuntime", "MaxRuntime %v is negative", c.MaxRuntime)
 	case c.PollInterval <= 0:

@@ -10,15 +10,17 @@ import (
 	"github.com/phonestart/phonestart/internal/fleet"
 )
 
-// PhoneError is a handler's verdict on one phone that did not start. Its
-// text, "geelark <code>: <msg>", is what asynq records as the task's last
-// error and what `phonestart dead list` shows. A permanent PhoneError wraps
-// asynq.SkipRetry, so asynq archives the task: the dead-letter queue.
+// PhoneError is a handler's verdict on one phone whose attempt failed and
+// is tried again. Its text, "geelark <code>: <msg>", is what asynq records
+// as the task's last error. (A phone that will not start is dead in its
+// record and the dead-letter ledger, and its task is done.)
 type PhoneError struct {
-	Code      int    // GeeLark's code; 0 when the outcome was unknown
-	Msg       string // GeeLark's message, or what made the outcome unknown
+	Code int    // GeeLark's code; 0 when the outcome was unknown
+	Msg  string // GeeLark's message, or what made the outcome unknown
+	// Permanent is set on a phone that will not start: it wraps
+	// asynq.SkipRetry.
 	Permanent bool
-	// RetryAt, when set, is the earliest time a retry can succeed.
+	// RetryAt, when set, is when the phone's record says it is due again.
 	RetryAt time.Time
 }
 

@@ -2,20 +2,16 @@ package worker_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
-	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/phonestart/phonestart/enqueue"
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/geelark/geelarktest"
-	"github.com/phonestart/phonestart/internal/fleet"
-	"github.com/phonestart/phonestart/tasks"
 	"github.com/phonestart/phonestart/worker"
 )
 
@@ -47,12 +43,14 @@ func Example() {
 		log.Fatal(err)
 	}
 	ids := []string{"phone-1", "phone-2", "phone-3"}
-	if _, err := producer.Start(ctx, enqueue.Request{IDs: ids}); err != nil {
+	rep, err := producer.Start(ctx, enqueue.Request{IDs: ids, Label: "example"})
+	if err != nil {
 		log.Fatal(err)
 	}
 
-	// A worker starts them, in as few calls as the limits allow.
-	w, err := worker.New(worker.Config{Redis: rdb, API: api, Status: api,
+	// A worker starts them, in as few calls as the limits allow, and
+	// confirms each boot with the status endpoint.
+	w, err := worker.New(worker.Config{Redis: rdb, API: api, Status: api, BootPoll: 100 * time.Millisecond,
 		BatchWait: 100 * time.Millisecond, PollInterval: 100 * time.Millisecond})
 	if err != nil {
 		log.Fatal(err)
@@ -60,44 +58,21 @@ func Example() {
 	if err := w.Start(); err != nil {
 		log.Fatal(err)
 	}
-	insp := asynq.NewInspectorFromRedisClient(rdb)
-	for {
-		q, err := insp.GetQueueInfo(tasks.Queue)
-		if err == nil && q.Completed+q.Archived == len(ids) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if err := w.Shutdown(ctx); err != nil {
-		log.Fatal(err)
-	}
+	defer w.Shutdown(ctx)
 
-	for _, id := range ids {
-		ti, err := insp.GetTaskInfo(tasks.Queue, tasks.TaskID(id))
-		if err != nil {
-			log.Fatal(err)
-		}
-		var res tasks.Result
-		_ = json.Unmarshal(ti.Result, &res)
-		if res.URL != "" {
-			fmt.Println(id+":", ti.State, res.URL)
-			continue
-		}
-		fmt.Println(id+":", ti.State)
-	}
-	dead, _, err := fleet.NewLedger(rdb, 0).Page(ctx, "", 10)
+	// The producer waits for its request to end.
+	out, err := producer.Wait(ctx, rep.Request, enqueue.WaitOptions{Timeout: time.Minute})
 	if err != nil {
 		log.Fatal(err)
 	}
-	for _, d := range dead {
-		fmt.Printf("dead: %s, %s %d: %s\n", d.ID, d.Reason, d.Code, d.Msg)
+	for _, p := range out.Ready {
+		fmt.Println("ready:", p.ID, p.URL)
 	}
-	st := w.Stats()
-	fmt.Println("started:", st.Started, "dead:", st.Dead)
+	for _, d := range out.Dead {
+		fmt.Printf("dead: %s, its %s failed with %s %d: %s\n", d.ID, d.Action, d.Reason, d.Code, d.Msg)
+	}
 	// Output:
-	// phone-1: completed https://fake.geelark.test/phone/phone-1
-	// phone-2: completed https://fake.geelark.test/phone/phone-2
-	// phone-3: archived
-	// dead: phone-3, geelark 42001: cloud phone does not exist
-	// started: 2 dead: map[42001:1]
+	// ready: phone-1 https://fake.geelark.test/phone/phone-1
+	// ready: phone-2 https://fake.geelark.test/phone/phone-2
+	// dead: phone-3, its start failed with geelark 42001: cloud phone does not exist
 }

@@ -13,20 +13,21 @@ import (
 	"github.com/phonestart/phonestart/enqueue"
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/geelark/geelarktest"
+	"github.com/phonestart/phonestart/internal/fleet"
 	"github.com/phonestart/phonestart/internal/redistest"
-	"github.com/phonestart/phonestart/tasks"
 	"github.com/phonestart/phonestart/worker"
 )
 
 // env is one scenario: a Redis, the fake API, a client of it, a producer.
 type env struct {
-	t    testing.TB
-	r    *redistest.Redis
-	rdb  *redis.Client
-	fake *geelarktest.Server
-	api  *geelark.Client
-	enq  *enqueue.Client
-	insp *asynq.Inspector
+	t     testing.TB
+	r     *redistest.Redis
+	rdb   *redis.Client
+	fake  *geelarktest.Server
+	api   *geelark.Client
+	enq   *enqueue.Client
+	insp  *asynq.Inspector
+	store *fleet.Store
 }
 
 func newEnv(t testing.TB, fcfg geelarktest.Config) *env {
@@ -43,7 +44,11 @@ func newEnv(t testing.TB, fcfg geelarktest.Config) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, r: r, rdb: rdb, fake: fake, api: api, enq: enq, insp: asynq.NewInspectorFromRedisClient(rdb)}
+	store, err := fleet.NewStore(rdb, fleet.StoreConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, r: r, rdb: rdb, fake: fake, api: api, enq: enq, insp: asynq.NewInspectorFromRedisClient(rdb), store: store}
 }
 
 // fastConfig retries within about a second, so tests need not wait.
@@ -84,23 +89,33 @@ func (e *env) enqueue(req enqueue.Request) enqueue.Report {
 	return rep
 }
 
-// states returns each phone's task state ("completed", "archived", ...).
+// states returns each phone's state, from its record ("ready", "dead",
+// ...).
 func (e *env) states(ids []string) map[string]string {
 	e.t.Helper()
+	ps, err := e.store.Phones(context.Background(), ids...)
+	if err != nil {
+		e.t.Fatal(err)
+	}
 	out := make(map[string]string, len(ids))
-	for _, id := range ids {
-		ti, err := e.insp.GetTaskInfo(tasks.Queue, tasks.TaskID(id))
-		if err != nil {
-			out[id] = "missing: " + err.Error()
-			continue
-		}
-		out[id] = ti.State.String()
+	for _, p := range ps {
+		out[p.ID] = p.State
 	}
 	return out
 }
 
-// waitSettled waits until every phone is completed or archived, and
-// returns their states.
+// phone returns phone id's record.
+func (e *env) phone(id string) fleet.Phone {
+	e.t.Helper()
+	p, err := e.store.Phone(context.Background(), id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return p
+}
+
+// waitSettled waits until every phone has ended (ready, dead, cancelled
+// or stopped), and returns their states.
 func (e *env) waitSettled(ids []string, timeout time.Duration) map[string]string {
 	e.t.Helper()
 	deadline := time.Now().Add(timeout)
@@ -108,7 +123,7 @@ func (e *env) waitSettled(ids []string, timeout time.Duration) map[string]string
 		st := e.states(ids)
 		done := true
 		for _, s := range st {
-			if s != "completed" && s != "archived" {
+			if !fleet.Ended(s) {
 				done = false
 				break
 			}

@@ -75,7 +75,7 @@ const (
 
 func newMetrics(pause func() (fleet.Pause, bool)) *Metrics {
 	const ns = "phonestart"
-	return &Metrics{
+	m := &Metrics{
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "api_calls_total",
 			Help: `Start calls made, by result: "started" (answered per phone), "refused-<code>" or "unknown".`,
@@ -122,6 +122,12 @@ func newMetrics(pause func() (fleet.Pause, bool)) *Metrics {
 		pauseCode: prometheus.NewDesc(ns+"_pause_code", "GeeLark code of the fleet-wide pause, 0 when not paused.", nil, nil),
 		pauseEnd:  prometheus.NewDesc(ns+"_pause_until_seconds", "When the fleet-wide pause ends, Unix time; 0 when not paused.", nil, nil),
 	}
+	// Exported at 0 from the start, so that an alert on their rate sees 0,
+	// not nothing.
+	for _, r := range []string{fleet.ReasonBootTimeout, fleet.ReasonBootFailed} {
+		m.bootFails.WithLabelValues(r)
+	}
+	return m
 }
 
 // Describe implements prometheus.Collector.

@@ -7,90 +7,98 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/phonestart/phonestart/geelark"
+	"github.com/phonestart/phonestart/internal/fleet"
 )
 
-// reconcile checks the phones of batch whose last start call went out
-// without an answer for them, before any of them is started again. GeeLark
-// reports each one's state: Started or Starting means that call did start
-// it, and it is settled as started with no second call; Shut down (or
-// expired) means it did not, and it stays in the batch. A phone the check
-// says nothing about, or whose check fails, waits and comes round again
-// (no attempt used): it is never started blindly and never given up.
+// reconcile checks the phones of a batch whose last start call went out
+// without an answer for them (claimed under token, verdict ClaimCheck),
+// before any of them is started again. GeeLark reports each one's state:
+// Started or Starting means that call did start it, and it is settled as
+// started (booting, or ready) with no second call, through boot
+// confirmation and the billing guard like any other; Shut down (or
+// expired, or a permanent code such as 42001) means it did not, and it
+// goes on to this call, unless its attempts ran out (then it is dead). A
+// phone the check says nothing about (not in the reply, or answered a
+// transient code such as 50000), or whose check fails, waits and comes
+// round again (no attempt used): it is never started blindly and never
+// given up.
 //
-// It returns the phones to start now; the others have their result.
-func (w *Worker) reconcile(batch []*request) []*request {
+// It returns the phones to start now; the others have their answer.
+func (w *Worker) reconcile(token string, batch []*request) []*request {
 	if w.cfg.Status == nil {
+		// Nothing to check with: start them again (Config.Status says so).
 		return batch
 	}
-	ctx := context.Background()
-	ids := make([]string, len(batch))
-	for i, r := range batch {
-		ids[i] = r.id
+	var again []*request
+	for lo := 0; lo < len(batch); lo += geelark.MaxStatusIDs {
+		again = append(again, w.check(token, batch[lo:min(lo+geelark.MaxStatusIDs, len(batch))])...)
 	}
-	marked, err := w.sent.Marked(ctx, ids)
-	if err != nil {
-		deliver(batch, result{err: &waitError{reason: "cannot read sent marks in Redis: " + err.Error()}})
-		return nil
-	}
-	var check []*request
-	rest := batch[:0:0]
-	for i, r := range batch {
-		if marked[i] {
-			check = append(check, r)
-		} else {
-			rest = append(rest, r)
-		}
-	}
-	for lo := 0; lo < len(check); lo += geelark.MaxStatusIDs {
-		part := check[lo:min(lo+geelark.MaxStatusIDs, len(check))]
-		rest = append(rest, w.check(ctx, part)...)
-	}
-	return rest
+	return again
 }
 
 // check asks GeeLark for the state of part (at most MaxStatusIDs phones)
-// within the status endpoint's budget, settles the phones that did start,
-// and returns the ones to start.
-func (w *Worker) check(ctx context.Context, part []*request) []*request {
+// within the status endpoint's budget, settles the phones that did start
+// or cannot be decided, and returns the ones to start.
+func (w *Worker) check(token string, part []*request) []*request {
+	ctx := context.Background()
 	ids := make([]string, len(part))
 	for i, r := range part {
 		ids[i] = r.id
 	}
+	wait := func(reason string) func(*request, int) verdict {
+		return func(r *request, _ int) verdict {
+			due := w.cfg.Now().Add(waitRetry)
+			return verdict{settle: fleet.Settle{ID: r.id, Gen: r.gen, To: fleet.ToRetry, Reason: fleet.ReasonUnknown,
+				Msg: reason, Due: due, Unanswered: true}, ret: &waitError{reason: reason}}
+		}
+	}
 	if err := w.admitWith(ctx, w.cfg.StatusLimiter); err != nil {
-		deliver(part, result{err: err})
+		w.settle(w.starts, token, part, func(r *request, _ int) verdict { return w.admitVerdict(r, err) })
 		return nil
 	}
 	res, err := w.cfg.Status.StatusPhones(ctx, ids)
 	if err != nil {
 		w.log.Warn("status check of phones whose start went unanswered failed; they wait and are checked again",
 			zap.Int("n", len(ids)), zap.Error(err))
-		deliver(part, result{err: &waitError{reason: "status check failed: " + err.Error()}})
+		w.settle(w.starts, token, part, wait("status check failed: "+err.Error()))
 		return nil
 	}
-	var again []*request
-	var settled []string
+	vs := make([]verdict, len(part))
 	counts := map[string]int{}
 	for i, r := range part {
 		o := res.Outcomes[i]
 		switch {
 		case o.Known && (o.State == geelark.StateStarted || o.State == geelark.StateStarting):
-			settled = append(settled, r.id)
 			counts["started"]++
-			r.done <- result{traceID: res.TraceID, outcome: geelark.Outcome{ID: r.id, Status: geelark.StatusStarted}}
+			vs[i] = w.doneVerdict(w.starts, r, "", 0)
+			vs[i].settle.Event = fleet.EventStarted
+			if o.State == geelark.StateStarted {
+				// Up already: ready, with no boot check to wait for.
+				vs[i].settle.To, vs[i].settle.Event = fleet.ToReady, fleet.EventStarted+"+"+fleet.EventReady
+			}
+		case o.Known && o.Code != 0 && geelark.Lookup(o.Code).Class != geelark.ClassPermanent:
+			// A code that passes (50000, 40010) or is not the phone's
+			// says nothing of whether the call started it: ask again.
+			counts["unknown"]++
+			vs[i] = wait(fmt.Sprintf("status check %s answered %d for the phone: %s", res.TraceID, o.Code, o.Msg))(r, i)
 		case o.Known && (o.State == geelark.StateShutDown || o.State == geelark.StateExpired || o.Code != 0):
 			// Not running: the unanswered call did not start it (or
-			// GeeLark has a code for it, which a start will answer too).
+			// GeeLark has a permanent code for it, 42001, which a start
+			// will answer too).
 			counts["start_again"]++
-			again = append(again, r)
+			if r.attempt >= w.cfg.MaxAttempts {
+				vs[i] = w.deadVerdict(r, 0, fleet.ReasonUnknown,
+					"its attempts ran out without GeeLark answering for it; GeeLark reports it "+o.State.String())
+				continue
+			}
+			r.attempt++
+			vs[i] = verdict{settle: fleet.Settle{ID: r.id, Gen: r.gen, To: fleet.ToSend}}
 		default:
 			counts["unknown"]++
-			r.done <- result{err: &waitError{reason: fmt.Sprintf("status check %s said nothing about the phone", res.TraceID)}}
+			vs[i] = wait(fmt.Sprintf("status check %s said nothing about the phone", res.TraceID))(r, i)
 		}
-	}
-	if err := w.sent.Clear(ctx, settled); err != nil {
-		w.log.Warn("cannot clear the sent marks of checked phones", zap.Error(err))
 	}
 	w.log.Info("checked phones whose start went unanswered", zap.String("trace_id", res.TraceID),
 		zap.Int("n", len(ids)), zap.Any("outcome", counts))
-	return again
+	return w.settle(w.starts, token, part, func(_ *request, i int) verdict { return vs[i] })
 }

@@ -2,6 +2,8 @@ package worker_test
 
 import (
 	"context"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -9,6 +11,7 @@ import (
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/geelark/geelarktest"
 	"github.com/phonestart/phonestart/internal/fleet"
+	"github.com/phonestart/phonestart/worker"
 )
 
 // A start call whose answer is lost leaves its phones unknown. Each is
@@ -16,6 +19,7 @@ import (
 // lost call did start are settled as started, the ones it did not are
 // started again. None is started twice, none is lost.
 func TestUnansweredCallsAreCheckedNotRepeated(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []geelarktest.FaultKind{
 		geelarktest.FaultDrop,      // processed, no reply
 		geelarktest.FaultTruncated, // processed, unreadable reply
@@ -33,7 +37,7 @@ func TestUnansweredCallsAreCheckedNotRepeated(t *testing.T) {
 			e.startWorker(cfg)
 			st := e.waitSettled(ids, time.Minute)
 			for _, id := range ids {
-				if st[id] != "completed" {
+				if st[id] != fleet.StateReady {
 					t.Errorf("%s: %s", id, st[id])
 				}
 				if n := e.fake.Starts(id); n != 1 {
@@ -53,58 +57,100 @@ func TestUnansweredCallsAreCheckedNotRepeated(t *testing.T) {
 // While the status check itself fails, the phones wait and are checked
 // again: never started blindly, never given up, no attempt used.
 func TestFailingStatusCheckWaitsAndRetries(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, geelarktest.Config{})
 	ids := phoneIDs("chk", 20)
-	// Call 1 (start) loses its reply; calls 2..4 (status checks) fail.
-	e.fake.SetFaults(func(call int) geelarktest.Fault {
-		switch {
-		case call == 1:
-			return geelarktest.Fault{Kind: geelarktest.FaultDrop}
-		case call <= 4:
-			return geelarktest.Fault{Kind: geelarktest.Fault500}
-		}
-		return geelarktest.Fault{}
-	})
+	// The first start call loses its reply; the first three status checks
+	// are answered HTTP 500, whichever calls they come after.
+	e.fake.FailNext(1, geelarktest.Fault{Kind: geelarktest.FaultDrop})
+	down := geelarktest.NewServer(geelarktest.Config{})
+	t.Cleanup(down.Close)
+	down.SetFaults(func(int) geelarktest.Fault { return geelarktest.Fault{Kind: geelarktest.Fault500} })
+	downAPI, err := geelark.NewClient(geelark.Config{BaseURL: down.URL, AppID: "test-app", APIKey: "test-key"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := &failingFirst{n: 3, down: downAPI, up: e.api}
 	e.enqueue(enqueue.Request{IDs: ids})
 	cfg := e.fastConfig()
 	cfg.BatchWait = time.Second
 	cfg.MaxAttempts = 2 // the three failed checks must not use attempts
+	cfg.Status = status
 	e.startWorker(cfg)
 	st := e.waitSettled(ids, time.Minute)
 	for _, id := range ids {
-		if st[id] != "completed" || e.fake.Starts(id) != 1 {
+		if st[id] != fleet.StateReady || e.fake.Starts(id) != 1 {
 			t.Errorf("%s: %s, started %d times", id, st[id], e.fake.Starts(id))
 		}
 	}
-	if n := statusCalls(e.fake); n < 4 {
-		t.Errorf("%d status calls, want the 3 failed ones and one that answered", n)
+	if n := len(down.Calls()); n != 3 {
+		t.Errorf("%d status checks failed, want 3", n)
+	}
+	if n := statusCalls(e.fake); n == 0 {
+		t.Error("no status check answered after the failed ones")
 	}
 }
 
-// A phone marked as sent whose check says it is shut down is started
-// again; one already running is not.
+// failingFirst sends its first n status checks to down, the rest to up.
+type failingFirst struct {
+	down, up worker.StatusChecker
+
+	mu sync.Mutex
+	n  int
+}
+
+func (f *failingFirst) StatusPhones(ctx context.Context, ids []string) (*geelark.StatusResult, error) {
+	f.mu.Lock()
+	to := f.up
+	if f.n > 0 {
+		f.n--
+		to = f.down
+	}
+	f.mu.Unlock()
+	return to.StatusPhones(ctx, ids)
+}
+
+// A phone whose start call went out and whose worker died before the
+// answer (its record left in the call) is checked before a second start:
+// one the lost call started is not started again, and ends ready; one it
+// did not start is started.
 func TestMarkedPhonesByState(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, geelarktest.Config{})
 	ctx := context.Background()
 	running, off := "state000001", "state000002"
-	// running was started by a call whose answer nobody heard.
+	e.enqueue(enqueue.Request{IDs: []string{running, off}})
+	// A worker claims both for a call, starts running, and dies: nobody
+	// hears the answer.
+	claims := []fleet.Claim{}
+	for _, p := range []fleet.Phone{e.phone(running), e.phone(off)} {
+		claims = append(claims, fleet.Claim{ID: p.ID, Gen: p.Gen, Task: p.Task})
+	}
+	if _, err := e.store.ClaimCall(ctx, fleet.ActionStart, fleet.NewToken(fleet.ActionStart), claims); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := e.api.StartPhones(ctx, []string{running}, geelark.StartOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := fleet.NewSent(e.rdb).Mark(ctx, "lost", []string{running, off}); err != nil {
-		t.Fatal(err)
-	}
-	e.enqueue(enqueue.Request{IDs: []string{running, off}})
 	e.startWorker(e.fastConfig())
 	st := e.waitSettled([]string{running, off}, 30*time.Second)
 	for id, want := range map[string]int{running: 1, off: 1} {
-		if st[id] != "completed" || e.fake.Starts(id) != want {
+		if st[id] != fleet.StateReady || e.fake.Starts(id) != want {
 			t.Errorf("%s: %s, started %d times, want %d", id, st[id], e.fake.Starts(id), want)
 		}
 	}
-	marked, err := fleet.NewSent(e.rdb).Marked(ctx, []string{running, off})
-	if err != nil || marked[0] || marked[1] {
-		t.Fatalf("marks left after the phones settled: %v %v", marked, err)
+	for _, id := range []string{running, off} {
+		if p := e.phone(id); p.Unanswered || p.Call != "" {
+			t.Errorf("%s: record still marks the lost call: %+v", id, p)
+		}
+	}
+	// The phone the lost call started has its started and ready steps.
+	var kinds []string
+	for _, ev := range events(t, e, running) {
+		kinds = append(kinds, ev.Event)
+	}
+	if !slices.Equal(kinds, []string{fleet.EventEnqueued, fleet.EventStarted, fleet.EventReady}) {
+		t.Errorf("events of the phone the lost call started: %v", kinds)
 	}
 }
 

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -9,7 +10,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/phonestart/phonestart/geelark"
-	"github.com/phonestart/phonestart/internal/clock"
 	"github.com/phonestart/phonestart/internal/fleet"
 )
 
@@ -93,9 +93,11 @@ func (w *Worker) holds(p fleet.Pause) bool {
 // code: a call of this worker's went through, so the account is fine.
 func (w *Worker) accepted(ctx context.Context) {
 	if p, on, err := w.pauses.Current(ctx); err == nil && on && geelark.Lookup(p.Code).PerWorker {
-		if _, _, err := w.pauses.Lift(ctx, w.id); err != nil {
+		// Only the pause read: a newer one (a rate limit set meanwhile)
+		// stays.
+		if _, _, err := w.pauses.Lift(ctx, p.ID, w.id); err != nil && !errors.Is(err, fleet.ErrPauseChanged) {
 			w.log.Warn("cannot lift the fleet pause in Redis", zap.Error(err))
-		} else {
+		} else if err == nil {
 			w.log.Info(fmt.Sprintf("this worker's calls go through: GeeLark's %d was not the account's; fleet pause lifted", p.Code),
 				zap.Int("code", p.Code), zap.String("set_by", p.By))
 		}
@@ -107,20 +109,4 @@ func (w *Worker) accepted(ctx context.Context) {
 		w.log.Warn("cannot clear this worker's refusal in Redis", zap.Error(err))
 	}
 	w.log.Info("GeeLark accepts this worker's calls again", zap.String("worker", w.id))
-}
-
-// heartbeat announces the worker in Redis until ctx is done, then removes
-// it.
-func (w *Worker) heartbeat(ctx context.Context) {
-	for {
-		if err := w.workers.Beat(ctx, w.id); err != nil && ctx.Err() == nil {
-			w.log.Warn("cannot announce this worker in Redis", zap.Error(err))
-		}
-		if clock.Sleep(ctx, fleet.HeartbeatTTL/3) != nil {
-			break
-		}
-	}
-	lctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	_ = w.workers.Leave(lctx, w.id)
 }

@@ -29,6 +29,7 @@ func (e *env) refusingAPI() *geelark.Client {
 // one hands its phones to the good one, which starts them all and is never
 // paused; nothing is dead and no fleet pause is set.
 func TestOneRefusedWorkerDoesNotPauseTheFleet(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("4,000 phones through two workers: runs without -short")
 	}
@@ -45,15 +46,15 @@ func TestOneRefusedWorkerDoesNotPauseTheFleet(t *testing.T) {
 
 	st := e.waitSettled(ids, 3*time.Minute)
 	for _, id := range ids {
-		if st[id] != "completed" || e.fake.Starts(id) != 1 {
+		if st[id] != fleet.StateReady || e.fake.Starts(id) != 1 {
 			t.Fatalf("%s: %s, started %d times by the good API", id, st[id], e.fake.Starts(id))
 		}
 	}
 	ctx := context.Background()
-	if n, err := fleet.NewLedger(e.rdb, 0).Count(ctx); err != nil || n != 0 {
+	if n, err := e.store.Ledger().Count(ctx); err != nil || n != 0 {
 		t.Errorf("%d dead phones (%v), want 0", n, err)
 	}
-	if p, on, err := fleet.CurrentPause(ctx, e.rdb, time.Now()); err != nil || on || p.Code != 0 {
+	if p, on, err := fleet.CurrentPause(ctx, e.rdb, fleet.Space{}, time.Now()); err != nil || on || p.Code != 0 {
 		t.Errorf("fleet pause %+v (on %v, %v): one worker's refusal paused the fleet", p, on, err)
 	}
 	if s := good.Stats(); s.Paused != 0 {
@@ -67,6 +68,7 @@ func TestOneRefusedWorkerDoesNotPauseTheFleet(t *testing.T) {
 // When every live worker is refused, the problem is the account's: the
 // fleet pauses as for any account-wide code.
 func TestEveryWorkerRefusedPausesTheFleet(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, geelarktest.Config{})
 	ids := phoneIDs("allref", 50)
 	e.enqueue(enqueue.Request{IDs: ids})
@@ -80,13 +82,13 @@ func TestEveryWorkerRefusedPausesTheFleet(t *testing.T) {
 	var p fleet.Pause
 	waitFor(t, 30*time.Second, func() bool {
 		var on bool
-		p, on, _ = fleet.CurrentPause(ctx, e.rdb, time.Now())
+		p, on, _ = fleet.CurrentPause(ctx, e.rdb, fleet.Space{}, time.Now())
 		return on
 	})
 	if p.Code != 40003 || p.Class() != geelark.ClassAccount {
 		t.Fatalf("fleet pause %+v, want 40003 account-wide", p)
 	}
-	if n, _ := fleet.NewLedger(e.rdb, 0).Count(ctx); n != 0 {
+	if n, _ := e.store.Ledger().Count(ctx); n != 0 {
 		t.Errorf("%d phones dead while the account waits", n)
 	}
 }

@@ -39,13 +39,14 @@ func (e *env) calls(path string) []geelarktest.Call {
 
 // 1,000 stops go out in 5 calls of 200, and every phone is stopped once.
 func TestStopBatches(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, geelarktest.Config{})
 	ids := phoneIDs("stop", 1000)
 	if rep := e.stop(enqueue.StopRequest{IDs: ids}); rep.Stopped != 1000 {
 		t.Fatalf("report %+v, want 1000 stopped", rep)
 	}
 	cfg := e.fastConfig()
-	cfg.BatchWait = 2 * time.Second // batches fill before the wait ends
+	cfg.BatchWait = 20 * time.Second // only size cuts a batch, however slow asynq is: 5 full ones, none waits
 	w := e.startWorker(cfg)
 	waitFor(t, 30*time.Second, func() bool { return w.Stats().Stopped == 1000 })
 	for _, id := range ids {
@@ -68,6 +69,7 @@ func TestStopBatches(t *testing.T) {
 // A phone executing a task (43005) is stopped again with backoff, and
 // stops once GeeLark lets it.
 func TestStopRetries43005(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, geelarktest.Config{})
 	e.fake.ScriptStop("busy000001", geelarktest.Script{Code: 43005, Times: 2})
 	e.stop(enqueue.StopRequest{IDs: []string{"busy000001"}})
@@ -82,7 +84,7 @@ func TestStopRetries43005(t *testing.T) {
 	if n := len(e.calls(geelark.StopPath)); n != 3 {
 		t.Errorf("%d stop calls, want 3 (two answered 43005, then stopped)", n)
 	}
-	if d, _ := fleet.NewLedger(e.rdb, 0).Get(context.Background(), "busy000001"); len(d) != 0 {
+	if d, _ := e.store.Ledger().Get(context.Background(), "busy000001"); len(d) != 0 {
 		t.Errorf("phone dead-lettered: %+v", d)
 	}
 	got := counters(t, reg)
@@ -122,11 +124,12 @@ func counters(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 
 // A phone that does not exist (42001) is dead with action stop.
 func TestStopDead42001(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, geelarktest.Config{})
 	e.fake.Script("gone000001", geelarktest.Script{Code: 42001})
 	e.stop(enqueue.StopRequest{IDs: []string{"gone000001"}})
 	e.startWorker(e.fastConfig())
-	ledger := fleet.NewLedger(e.rdb, 0)
+	ledger := e.store.Ledger()
 	var dead []fleet.DeadPhone
 	waitFor(t, 20*time.Second, func() bool {
 		dead, _ = ledger.Get(context.Background(), "gone000001")
@@ -143,14 +146,16 @@ func TestStopDead42001(t *testing.T) {
 // A stop cancels the scheduled start of the same phone: the start never
 // reaches the API.
 func TestStopCancelsScheduledStart(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, geelarktest.Config{})
 	id := "both000001"
 	e.enqueue(enqueue.Request{IDs: []string{id}, In: time.Second})
+	start := e.phone(id)
 	rep := e.stop(enqueue.StopRequest{IDs: []string{id}})
 	if rep.Stopped != 1 || rep.CancelledStarts != 1 {
 		t.Fatalf("report %+v, want 1 stopped, 1 cancelled start", rep)
 	}
-	if _, err := e.insp.GetTaskInfo(tasks.Queue, tasks.TaskID(id)); !errors.Is(err, asynq.ErrTaskNotFound) {
+	if _, err := e.insp.GetTaskInfo(tasks.Queue, tasks.TaskID(id, start.Gen, start.Task)); !errors.Is(err, asynq.ErrTaskNotFound) {
 		t.Fatalf("start task still there: %v", err)
 	}
 	w := e.startWorker(e.fastConfig())
@@ -163,14 +168,16 @@ func TestStopCancelsScheduledStart(t *testing.T) {
 
 // A start cancels the pending stop of the same phone.
 func TestStartCancelsPendingStop(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, geelarktest.Config{})
 	id := "flip000001"
 	e.stop(enqueue.StopRequest{IDs: []string{id}, In: time.Hour})
+	stop := e.phone(id)
 	rep := e.enqueue(enqueue.Request{IDs: []string{id}})
 	if rep.Enqueued != 1 || rep.CancelledStops != 1 {
 		t.Fatalf("report %+v, want 1 enqueued, 1 cancelled stop", rep)
 	}
-	if _, err := e.insp.GetTaskInfo(tasks.StopQueue, tasks.StopTaskID(id)); !errors.Is(err, asynq.ErrTaskNotFound) {
+	if _, err := e.insp.GetTaskInfo(tasks.StopQueue, tasks.TaskID(id, stop.Gen, stop.Task)); !errors.Is(err, asynq.ErrTaskNotFound) {
 		t.Fatalf("stop task still there: %v", err)
 	}
 }
@@ -179,6 +186,7 @@ func TestStartCancelsPendingStop(t *testing.T) {
 // after it became ready, as the events stream dates them, give or take
 // asynq's whole-second schedule and the stop call's time.
 func TestStopAfter(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, geelarktest.Config{Boot: func(string) geelarktest.Boot { return geelarktest.Boot{Time: 300 * time.Millisecond} }})
 	id := "bill000001"
 	e.enqueue(enqueue.Request{IDs: []string{id}, StopAfter: 5 * time.Second})
@@ -215,6 +223,7 @@ func TestStopAfter(t *testing.T) {
 // PHONESTART_MAX_RUNTIME (Config.MaxRuntime) stops a phone started without
 // a stop-after of its own; with boot confirmation off, from its start.
 func TestMaxRuntime(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, geelarktest.Config{})
 	id := "long000001"
 	e.enqueue(enqueue.Request{IDs: []string{id}})

@@ -26,7 +26,8 @@
 // (its start would answer 42001) is answered 42001 by status and stop. A
 // start accepted for a phone already at 0 or 1 changes nothing and counts
 // in DoubleStarts. ScriptStop scripts stop codes (43005, 43006) as Script
-// does start codes. With Config.Callbacks on, the fake POSTs a signed start
+// does start codes, and ScriptStatus the code a status call answers for a
+// phone (50000, 40010) while its power state goes on. With Config.Callbacks on, the fake POSTs a signed start
 // event to the URL set by callback/set when a boot ends.
 //
 // A call is processed in this order:

@@ -31,16 +31,18 @@ type Fake struct {
 	phones      []Phone        // in the order registered
 	phoneIndex  map[string]int // ID -> index in phones
 
-	power        map[string]*power // by ID: phones ever started
-	pending      map[string]bool   // IDs whose boot's start event is not taken yet
-	boots        map[string]Boot   // ScriptBoot
-	stopScripts  map[string]Script // ScriptStop
-	stopAttempts map[string]int
-	stops        map[string]int
-	poison       map[string]int // Poison: ID -> call-level code
-	doubleStarts int
-	callbackURL  string
-	sent         []SentCallback
+	power          map[string]*power // by ID: phones ever started
+	pending        map[string]bool   // IDs whose boot's start event is not taken yet
+	boots          map[string]Boot   // ScriptBoot
+	stopScripts    map[string]Script // ScriptStop
+	stopAttempts   map[string]int
+	statusScripts  map[string]Script // ScriptStatus
+	statusAttempts map[string]int
+	stops          map[string]int
+	poison         map[string]int // Poison: ID -> call-level code
+	doubleStarts   int
+	callbackURL    string
+	sent           []SentCallback
 }
 
 // New returns a Fake configured by cfg. With cfg.Callbacks on and a
@@ -149,9 +151,9 @@ func (f *Fake) Violations() int {
 
 // Reset forgets calls, attempts, starts, scripts, registered phones, queued
 // faults, the SetFaults function, violations, the rate windows, any
-// lockout, the phones' power states, boot and stop scripts, stops, poisoned
-// IDs, double starts, the callback URL and the callbacks sent. The Config
-// stays.
+// lockout, the phones' power states, boot, stop and status scripts, stops,
+// poisoned IDs, double starts, the callback URL and the callbacks sent. The
+// Config stays.
 func (f *Fake) Reset() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -175,6 +177,8 @@ func (f *Fake) reset() {
 	f.boots = make(map[string]Boot)
 	f.stopScripts = make(map[string]Script)
 	f.stopAttempts = make(map[string]int)
+	f.statusScripts = make(map[string]Script)
+	f.statusAttempts = make(map[string]int)
 	f.stops = make(map[string]int)
 	f.poison = make(map[string]int)
 	f.doubleStarts = 0

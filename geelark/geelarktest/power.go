@@ -59,6 +59,20 @@ func (f *Fake) ScriptStop(id string, s Script) {
 	f.stopScripts[id] = s
 }
 
+// ScriptStatus sets what the status endpoint answers for phone id in the
+// status calls that follow, replacing any earlier ScriptStatus of id: Code
+// in failDetails (as GeeLark answers a phone it cannot report on just now,
+// 50000 or 40010) for the first Times status calls naming it (0: every
+// one), then its power state. Status attempts are counted from this call
+// on. The phone's power state is not changed: a booting phone goes on
+// booting.
+func (f *Fake) ScriptStatus(id string, s Script) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.statusScripts[id] = s
+	delete(f.statusAttempts, id)
+}
+
 // Poison makes every start call that names id answer the call-level code
 // (e.g. 40004), with no details and no phone of the call processed, as
 // GeeLark answers a call with a parameter it refuses. Code 0 lifts it.
@@ -177,6 +191,15 @@ func (f *Fake) statusPhones(c *Call, ids []string, omit bool) *statusData {
 	d := &statusData{TotalAmount: len(ids), SuccessDetails: []statusDetail{}, FailDetails: []failDetail{}}
 	for _, id := range ids {
 		s, code := f.phoneState(id, c.Time)
+		if sc, ok := f.statusScripts[id]; ok && code == 0 && sc.Code != 0 {
+			f.statusAttempts[id]++
+			if sc.Times == 0 || f.statusAttempts[id] <= sc.Times {
+				code = sc.Code
+				d.FailDetails = append(d.FailDetails, failDetail{Code: code, ID: id, Msg: message(code, sc.Msg)})
+				c.failed(id, code)
+				continue
+			}
+		}
 		if code != 0 {
 			d.FailDetails = append(d.FailDetails, failDetail{Code: code, ID: id, Msg: message(code, "")})
 			c.failed(id, code)

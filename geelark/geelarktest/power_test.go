@@ -210,6 +210,40 @@ func TestStopScriptAndCodes(t *testing.T) {
 	}
 }
 
+// ScriptStatus answers a code for one phone in its first status calls
+// while the phone goes on booting, then its power state.
+func TestStatusScript(t *testing.T) {
+	t.Parallel()
+	clk := newClock(t0)
+	srv, c := server(t, geelarktest.Config{Now: clk.Now,
+		Boot: func(string) geelarktest.Boot { return geelarktest.Boot{Time: 10 * time.Second} }})
+	startIDs(t, c, "busy", "calm")
+	srv.ScriptStatus("busy", geelarktest.Script{Code: 50000, Times: 2, Msg: "try again"})
+	ctx := context.Background()
+	for i, want := range []int{50000, 50000, 0} {
+		res, err := c.StatusPhones(ctx, []string{"busy", "calm"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		busy, calm := res.Outcomes[0], res.Outcomes[1]
+		if !busy.Known || busy.Code != want || (want != 0 && busy.Msg != "try again") {
+			t.Errorf("status %d of busy: %+v, want code %d", i+1, busy, want)
+		}
+		if want == 0 && busy.State != geelark.StateStarting {
+			t.Errorf("status %d of busy: %v, want starting", i+1, busy.State)
+		}
+		if calm.Code != 0 || calm.State != geelark.StateStarting {
+			t.Errorf("status %d of calm: %+v", i+1, calm)
+		}
+	}
+	if !srv.Running("busy") || srv.Starts("busy") != 1 {
+		t.Errorf("a scripted status code changed the phone: running %t, %d starts", srv.Running("busy"), srv.Starts("busy"))
+	}
+	if got := srv.CallsTo(geelark.StatusPath)[0].Failed["busy"]; got != 50000 {
+		t.Errorf("status call recorded failed code %d, want 50000", got)
+	}
+}
+
 // The status, stop and callback/set endpoints validate their bodies,
 // authenticate and spend their own budget, like the others.
 func TestNewEndpointsValidate(t *testing.T) {

@@ -40,6 +40,14 @@ func newCallbackMetrics(reg prometheus.Registerer) (*callbackMetrics, error) {
 		Help: "GeeLark callbacks received at " + CallbackPath + ", by outcome (accepted, refused) and reason: " +
 			"ready, failed, not_booting, ignored when accepted; the check that failed when refused.",
 	}, []string{"outcome", "reason"})}
+	// Exported at 0 from the start, so that an alert on their rate sees 0,
+	// not nothing.
+	for _, r := range []string{"ready", "failed", "not_booting", "ignored"} {
+		m.total.WithLabelValues(callbackAccepted, r)
+	}
+	for c := geelark.CheckHeader; c <= geelark.CheckBody; c++ {
+		m.total.WithLabelValues(callbackRefused, strings.ReplaceAll(c.String(), " ", "_"))
+	}
 	if reg != nil {
 		if err := reg.Register(m.total); err != nil {
 			return nil, err
@@ -88,7 +96,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	reason := "ignored"
 	if ev.Type == geelark.CallbackStart {
-		booting, err := s.boots.Verdict(r.Context(), ev.ID, ev.Result, now)
+		booting, err := s.store.Verdict(r.Context(), ev.ID, ev.Result)
 		if err != nil {
 			s.cfg.Logger.Error("callback: record the verdict", zap.String("id", ev.ID), zap.Error(err))
 			http.Error(w, "cannot record the event", http.StatusInternalServerError)

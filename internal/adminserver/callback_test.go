@@ -18,11 +18,12 @@ import (
 	"github.com/phonestart/phonestart/internal/redistest"
 )
 
-// callbackServer is an admin server taking callbacks signed with the fake's
-// default credentials, and the boots it confirms.
+// callbackServer is an admin server of namespace "fleet-a" taking
+// callbacks signed with the fake's default credentials, and the records of
+// that namespace.
 type callbackServer struct {
 	url   string
-	boots *fleet.Boots
+	store *fleet.Store
 	reg   *prometheus.Registry
 }
 
@@ -30,7 +31,7 @@ func newCallbackServer(t *testing.T, cb *adminserver.Callbacks) *callbackServer 
 	t.Helper()
 	rdb := redistest.New(t).Client(t)
 	reg := prometheus.NewRegistry()
-	srv, err := adminserver.New(adminserver.Config{Addr: "127.0.0.1:0", Redis: rdb, Gatherer: reg,
+	srv, err := adminserver.New(adminserver.Config{Addr: "127.0.0.1:0", Redis: rdb, Namespace: "fleet-a", Gatherer: reg,
 		Logger: zaptest.NewLogger(t), Callbacks: cb})
 	if err != nil {
 		t.Fatal(err)
@@ -39,29 +40,64 @@ func newCallbackServer(t *testing.T, cb *adminserver.Callbacks) *callbackServer 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Shutdown(context.Background()) })
-	return &callbackServer{url: "http://" + srv.Addr() + adminserver.CallbackPath, boots: fleet.NewBoots(rdb), reg: reg}
-}
-
-// booting records phones as booting, as a worker does after their start.
-func (s *callbackServer) booting(t *testing.T, ids ...string) {
-	t.Helper()
-	now := time.Now()
-	var bs []fleet.Boot
-	for _, id := range ids {
-		bs = append(bs, fleet.Boot{ID: id, Attempt: 1, StartedAt: now, Deadline: now.Add(5 * time.Minute)})
-	}
-	if err := s.boots.Begin(context.Background(), now.Add(time.Minute), bs...); err != nil {
+	store, err := fleet.NewStore(rdb, fleet.StoreConfig{Space: fleet.MustSpace("fleet-a")})
+	if err != nil {
 		t.Fatal(err)
 	}
+	return &callbackServer{url: "http://" + srv.Addr() + adminserver.CallbackPath, store: store, reg: reg}
 }
 
+// booting takes phones to booting as a worker does: their start is
+// enqueued, claimed for a call, and the call's answer (accepted) settled.
+func (s *callbackServer) booting(t *testing.T, ids ...string) {
+	t.Helper()
+	ctx := context.Background()
+	placed, err := s.store.Place(ctx, fleet.Intent{Action: fleet.ActionStart}, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := make([]fleet.Claim, len(placed))
+	for i, p := range placed {
+		cs[i] = fleet.Claim{ID: p.ID, Gen: p.Gen, Task: p.Task}
+	}
+	token := fleet.NewToken(fleet.ActionStart)
+	if _, err := s.store.ClaimCall(ctx, fleet.ActionStart, token, cs); err != nil {
+		t.Fatal(err)
+	}
+	now := s.store.Now()
+	ss := make([]fleet.Settle, len(placed))
+	for i, p := range placed {
+		ss[i] = fleet.Settle{ID: p.ID, Gen: p.Gen, To: fleet.ToBooting, Due: now.Add(time.Minute), Deadline: now.Add(5 * time.Minute)}
+	}
+	res, err := s.store.SettleCall(ctx, fleet.ActionStart, token, 0, ss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		if r.Outcome != fleet.SettledOK {
+			t.Fatalf("phone %s: settle %s, want it booting", r.ID, r.Outcome)
+		}
+	}
+}
+
+// phone returns phone id's record.
+func (s *callbackServer) phone(t *testing.T, id string) fleet.Phone {
+	t.Helper()
+	p, err := s.store.Phone(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// verdict returns the callback's verdict on booting phone id.
 func (s *callbackServer) verdict(t *testing.T, id string) string {
 	t.Helper()
-	bt, ok, err := s.boots.Get(context.Background(), id)
-	if err != nil || !ok {
-		t.Fatalf("boot of %s: %v, %v", id, ok, err)
+	p := s.phone(t, id)
+	if p.State != fleet.StateBooting {
+		t.Fatalf("phone %s is %s, want booting", id, p.State)
 	}
-	return bt.Verdict
+	return p.Boot.Verdict
 }
 
 // post sends body with headers set by sign (nil: unsigned) and returns the
@@ -137,15 +173,17 @@ func TestCallbackRefusesForgedAndOldEvents(t *testing.T) {
 	if v := s.verdict(t, "cb2"); v != fleet.VerdictFailed {
 		t.Errorf("cb2 verdict %q after a stop event, want %q", v, fleet.VerdictFailed)
 	}
-	if _, ok, _ := s.boots.Get(context.Background(), "cb9"); ok {
-		t.Error("a start event of a phone that was not booting made it booting")
+	if p := s.phone(t, "cb9"); p.Known() {
+		t.Errorf("a start event of a phone phonestart does not know made a record: %+v", p)
 	}
 
 	want := map[string]float64{
 		"accepted/failed": 1, "accepted/ignored": 1, "accepted/not_booting": 1, "accepted/ready": 1,
 		"refused/bad_signature": 1, "refused/missing_header": 1, "refused/too_old": 1,
 	}
-	if got := callbackCounts(t, s.reg); !maps.Equal(got, want) {
+	got := callbackCounts(t, s.reg)
+	maps.DeleteFunc(got, func(_ string, v float64) bool { return v == 0 }) // exported at 0 from the start
+	if !maps.Equal(got, want) {
 		t.Errorf("phonestart_callbacks_total = %v, want %v", got, want)
 	}
 }
@@ -198,4 +236,40 @@ func callbackCounts(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 		}
 	}
 	return out
+}
+
+// The callback counter is exported at 0 for every outcome and reason from
+// the start: an alert on its rate sees 0, not nothing, before the first
+// callback.
+func TestCallbackCounterStartsAtZero(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	rdb := redistest.New(t).Client(t)
+	if _, err := adminserver.New(adminserver.Config{Redis: rdb, Gatherer: reg, Registerer: reg,
+		Callbacks: &adminserver.Callbacks{AppID: "app", APIKey: "key"}}); err != nil {
+		t.Fatal(err)
+	}
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]float64{}
+	for _, f := range fams {
+		if f.GetName() != "phonestart_callbacks_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			key := ""
+			for _, l := range m.GetLabel() {
+				key += l.GetValue() + "/"
+			}
+			seen[key] = m.GetCounter().GetValue()
+		}
+	}
+	for _, want := range []string{"accepted/ready/", "accepted/failed/", "accepted/not_booting/", "accepted/ignored/",
+		"refused/bad_signature/", "refused/too_old/", "refused/missing_header/", "refused/bad_body/"} {
+		if v, ok := seen[want]; !ok || v != 0 {
+			t.Errorf("phonestart_callbacks_total{%s} = %v (exported %v), want 0 from the start", want, v, ok)
+		}
+	}
 }

@@ -8,9 +8,10 @@ import (
 	"github.com/phonestart/phonestart/tasks"
 )
 
-// A page on another site cannot make the operator's browser change tasks
-// through /monitoring/; the UI itself still can.
-func TestMonitoringRefusesCrossSiteChanges(t *testing.T) {
+// /monitoring/ is read-only: a task moved behind its phone's record would
+// go against the record, which decides the phone's fate. Neither a page on
+// another site nor the UI itself can change a task through it.
+func TestMonitoringChangesNoTask(t *testing.T) {
 	e := newEnv(t)
 	e.enqueue(phoneIDs("csrf", 3))
 	c := http.Client{Timeout: 5 * time.Second}
@@ -25,15 +26,22 @@ func TestMonitoringRefusesCrossSiteChanges(t *testing.T) {
 		return resp.StatusCode
 	}
 	if code := post("cross-site"); code != http.StatusForbidden {
-		t.Fatalf("cross-site POST answered %d, want 403", code)
+		t.Errorf("cross-site POST answered %d, want 403", code)
 	}
-	if q, _ := e.insp.GetQueueInfo(tasks.Queue); q.Pending != 3 {
-		t.Fatalf("cross-site POST changed the queue: %+v", q)
+	if code := post("same-origin"); code < 400 {
+		t.Errorf("same-origin POST answered %d, want it refused", code)
 	}
-	if code := post("same-origin"); code >= 300 {
-		t.Fatalf("same-origin POST answered %d", code)
+	if q, err := e.insp.GetQueueInfo(tasks.Queue); err != nil || q.Pending != 3 || q.Archived != 0 {
+		t.Fatalf("the POSTs changed the queue: %+v, %v", q, err)
 	}
-	if q, _ := e.insp.GetQueueInfo(tasks.Queue); q.Archived != 3 {
-		t.Fatalf("same-origin archive_all did not archive: %+v", q)
+	// Reading still works.
+	req, _ := http.NewRequest(http.MethodGet, e.url+"/monitoring/api/queues/"+tasks.Queue+"/pending_tasks", nil)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET of the pending tasks answered %d, want 200", resp.StatusCode)
 	}
 }

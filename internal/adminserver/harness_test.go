@@ -18,7 +18,6 @@ import (
 	"github.com/phonestart/phonestart/geelark/geelarktest"
 	"github.com/phonestart/phonestart/internal/adminserver"
 	"github.com/phonestart/phonestart/internal/redistest"
-	"github.com/phonestart/phonestart/tasks"
 	"github.com/phonestart/phonestart/worker"
 )
 
@@ -94,35 +93,29 @@ func (e *env) startWorker(edit func(*worker.Config)) *worker.Worker {
 	return w
 }
 
-func (e *env) enqueue(ids []string) {
+// enqueue starts ids as one request and returns it.
+func (e *env) enqueue(ids []string) string {
 	e.t.Helper()
 	rep, err := e.enq.Start(context.Background(), enqueue.Request{IDs: ids})
 	if err != nil || rep.Enqueued != len(ids) {
 		e.t.Fatalf("enqueue: %+v, %v", rep, err)
 	}
+	return rep.Request
 }
 
-// waitSettled waits until every phone is completed or archived.
-func (e *env) waitSettled(ids []string, timeout time.Duration) {
+// waitEnded waits until every phone of request has ended, and returns its
+// outcome.
+func (e *env) waitEnded(request string, timeout time.Duration) enqueue.Outcome {
 	e.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		counts := map[string]int{}
-		for _, id := range ids {
-			st := "missing"
-			if ti, err := e.insp.GetTaskInfo(tasks.Queue, tasks.TaskID(id)); err == nil {
-				st = ti.State.String()
-			}
-			counts[st]++
-		}
-		if counts["completed"]+counts["archived"] == len(ids) {
-			return
-		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("phones not settled after %v: %v", timeout, counts)
-		}
-		time.Sleep(50 * time.Millisecond)
+	out, err := e.enq.Wait(context.Background(), request, enqueue.WaitOptions{Timeout: timeout})
+	if err != nil {
+		e.t.Fatal(err)
 	}
+	if !out.Ended {
+		e.t.Fatalf("request not ended after %v: %d ready, %d dead, %d unfinished", timeout,
+			len(out.Ready), len(out.Dead), len(out.Unfinished))
+	}
+	return out
 }
 
 // get fetches path from the admin server.

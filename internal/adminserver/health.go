@@ -16,8 +16,9 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	fmt.Fprintln(w, "ok")
 }
 
-// readyz answers 200 when the worker can do its job: Redis answers within
-// ReadyTimeout, and no account-wide error (bad credentials, balance, plan,
+// readyz answers 200 when the worker can do its job: its start-up check of
+// GeeLark passed (Config.Checked), Redis answers within ReadyTimeout, and
+// no account-wide error (bad credentials, balance, plan,
 // whitelist) pauses the fleet. A rate-limit pause clears by itself and
 // does not make the worker unready. Otherwise it answers 503 with the reason.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
@@ -31,12 +32,17 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintln(w, "ready")
 }
 
-// notReady returns why the worker is not ready, or "". It answers within
+// notReady returns why the worker is not ready, or "": first its start-up
+// check, then Redis and the fleet pause. It answers within
 // ReadyTimeout even when Redis accepts connections and never replies (a
 // frozen or overloaded server): go-redis bounds a command by its own read
 // timeout (3s), not by the context, so the look at Redis runs on its own
 // goroutine, which ends when go-redis gives up.
 func (s *Server) notReady(ctx context.Context) string {
+	if s.cfg.Checked != nil && !s.cfg.Checked() {
+		// The worker takes no phone before the check passes.
+		return "start-up check of GeeLark not yet passed"
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ReadyTimeout)
 	defer cancel()
 	done := make(chan string, 1)
@@ -56,7 +62,7 @@ func (s *Server) lookAtRedis(ctx context.Context) string {
 		return fmt.Sprintf("Redis at %s does not answer: %v", s.cfg.Redis.Options().Addr, err)
 	}
 	now := s.cfg.Now()
-	p, on, err := fleet.CurrentPause(ctx, s.cfg.Redis, now)
+	p, on, err := fleet.CurrentPause(ctx, s.cfg.Redis, s.store.Space(), now)
 	if err != nil {
 		return fmt.Sprintf("cannot read the fleet pause in Redis: %v", err)
 	}

@@ -91,7 +91,11 @@ func TestReadyzStaysReadyDuringARateLimitPause(t *testing.T) {
 	} {
 		t.Run(strconv.Itoa(tc.code), func(t *testing.T) {
 			e := newEnv(t)
-			pauses := fleet.NewPauses(e.rdb, nil)
+			store, err := fleet.NewStore(e.rdb, fleet.StoreConfig{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pauses := store.Pauses(nil)
 			if _, _, err := pauses.Set(t.Context(), tc.code, geelark.Lookup(tc.code).Meaning, time.Now().Add(time.Hour)); err != nil {
 				t.Fatal(err)
 			}
@@ -106,7 +110,7 @@ func TestReadyzStaysReadyDuringARateLimitPause(t *testing.T) {
 			if !tc.ready && !strings.Contains(body, strconv.Itoa(tc.code)) {
 				t.Fatalf("/readyz reason %q does not name the code", body)
 			}
-			if _, _, err := pauses.Lift(t.Context(), "test"); err != nil {
+			if _, _, err := pauses.Lift(t.Context(), "", "test"); err != nil {
 				t.Fatal(err)
 			}
 			if code, body := e.get("/readyz"); code != 200 {

@@ -5,14 +5,17 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// newMonitoring returns the asynqmon UI rooted at MonitoringPath. It shows
-// payloads and results as stored: phonestart's JSON (package tasks) of a
-// phone ID, start options, url and charging method; tasks hold no
-// credential.
+// newMonitoring returns the asynqmon UI rooted at MonitoringPath, read-only:
+// its buttons (run, requeue, archive, delete) would move tasks behind the
+// phones' records, which decide a phone's fate; `phonestart dead requeue`,
+// `cancel` and `stop` are the ways to change one. It shows payloads as
+// stored: phonestart's JSON (package tasks) of a phone ID, its record's
+// generation and start options; tasks hold no credential.
 func newMonitoring(rdb *redis.Client) *asynqmon.HTTPHandler {
 	return asynqmon.New(asynqmon.Options{
 		RootPath:     MonitoringPath,
 		RedisConnOpt: sameRedis{rdb.Options()},
+		ReadOnly:     true,
 	})
 }
 

@@ -38,6 +38,8 @@ type Config struct {
 	// there; /monitoring/ opens connections of its own with the same
 	// options. Required. The Server does not close it.
 	Redis *redis.Client
+	// Namespace is the deployment's namespace. Default "phonestart".
+	Namespace string
 	// Gatherer is what /metrics serves. Default: NewRegistry(Redis), which
 	// holds no worker metrics.
 	Gatherer prometheus.Gatherer
@@ -50,19 +52,24 @@ type Config struct {
 	Now func() time.Time
 	// Callbacks, when set, serves POST /geelark/callback: GeeLark's signed
 	// events, a start event confirming or failing a booting phone
-	// (fleet.Boots.Verdict). Default nil: no such endpoint (404).
+	// (fleet.Store.Verdict). Default nil: no such endpoint (404).
 	Callbacks *Callbacks
 	// Registerer is where the server registers its own metrics (the
 	// callback counter). Default: Gatherer when it is a
 	// *prometheus.Registry, else none.
 	Registerer prometheus.Registerer
+	// Checked, when set, reports whether the worker's start-up check of
+	// GeeLark has passed; until it does, /readyz answers 503. It is
+	// called from the server's goroutines. Default nil: no check to wait
+	// for.
+	Checked func() bool
 }
 
 // Server is the admin HTTP server. Start it once and shut it down once; it
 // serves requests concurrently.
 type Server struct {
 	cfg   Config
-	boots *fleet.Boots
+	store *fleet.Store
 	cbm   *callbackMetrics
 	mon   *asynqmon.HTTPHandler
 	srv   *http.Server
@@ -95,7 +102,15 @@ func New(cfg Config) (*Server, error) {
 	if cb := cfg.Callbacks; cb != nil && (cb.AppID == "" || cb.APIKey == "") {
 		return nil, errors.New("adminserver: config: Callbacks needs the AppID and APIKey GeeLark signs callbacks with")
 	}
-	s := &Server{cfg: cfg, boots: fleet.NewBoots(cfg.Redis)}
+	sp, err := fleet.NewSpace(cfg.Namespace)
+	if err != nil {
+		return nil, fmt.Errorf("adminserver: config: Namespace: %w", err)
+	}
+	store, err := fleet.NewStore(cfg.Redis, fleet.StoreConfig{Space: sp})
+	if err != nil {
+		return nil, fmt.Errorf("adminserver: config: %w", err)
+	}
+	s := &Server{cfg: cfg, store: store}
 	if cfg.Callbacks != nil {
 		m, err := newCallbackMetrics(cfg.Registerer)
 		if err != nil {
@@ -132,13 +147,21 @@ func (s *Server) routes() http.Handler {
 }
 
 // Start listens on Config.Addr and serves in the background. It fails when
-// the address can't be listened on.
+// the address can't be listened on. An address beyond the loopback
+// interface is logged as a warning: nothing on the server asks for a
+// password.
 func (s *Server) Start() error {
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("admin server: %w", err)
 	}
 	s.addr = ln.Addr()
+	if tcp, ok := s.addr.(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
+		s.cfg.Logger.Warn(fmt.Sprintf("the admin server listens on %s, reachable from other machines: it asks for no password, "+
+			"and its web UI (%s/) can run, requeue, archive and delete tasks; set PHONESTART_ADMIN_ADDR to 127.0.0.1:PORT "+
+			"(the default) unless a firewall or an authenticating proxy guards the port", s.addr, MonitoringPath),
+			zap.String("addr", s.addr.String()))
+	}
 	go func() {
 		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.cfg.Logger.Error("admin server stopped", zap.Error(err))
@@ -167,7 +190,7 @@ func index(w http.ResponseWriter, _ *http.Request) {
 	fmt.Fprint(w, "phonestart worker admin\n\n"+
 		"/metrics      Prometheus metrics\n"+
 		"/healthz      200 while the process is up\n"+
-		"/readyz       200 when Redis answers and no account-wide error pauses the fleet, else 503 and why\n"+
+		"/readyz       200 when the start-up check of GeeLark passed, Redis answers and no account-wide error pauses the fleet, else 503 and why\n"+
 		MonitoringPath+"/  asynqmon: queues, tasks, dead-lettered phones\n"+
 		CallbackPath+"  GeeLark's callbacks (POST, signed; served when PHONESTART_CALLBACK=on)\n")
 }

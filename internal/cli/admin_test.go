@@ -29,6 +29,9 @@ func TestWorkerServesAdminEndpoints(t *testing.T) {
 		}
 		return false
 	}, func() string { return "no admin server in the worker log:\n" + w.stderr.String() })
+	// Ready only once the start-up check has passed and the worker runs.
+	eventually(t, 10*time.Second, func() bool { return strings.Contains(w.stderr.String(), "worker started") },
+		func() string { return "the worker did not start:\n" + w.stderr.String() })
 
 	get := func(path string) (int, string) {
 		resp, err := http.Get(base + path)

@@ -67,13 +67,11 @@ func TestWorkerTakesCallbacks(t *testing.T) {
 	env := h.workerEnv(fake)
 	env["PHONESTART_ADMIN_ADDR"] = "127.0.0.1:0"
 	env["PHONESTART_CALLBACK"] = "on"
-	now := time.Now()
-	boots := fleet.NewBoots(h.r.Client(t))
-	// Not due for an hour: only the callback can settle it.
-	if err := boots.Begin(context.Background(), now.Add(time.Hour),
-		fleet.Boot{ID: "5577001", Attempt: 1, StartedAt: now, Deadline: now.Add(time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
+	// A phone GeeLark accepted, not due for a check for an hour: only the
+	// callback can settle it soon. Its task is stale by the time the worker
+	// sees it.
+	h.mustRun("", "enqueue", "5577001")
+	h.booting("", "5577001")
 	w := h.startWorker(env)
 	var base string
 	eventually(t, 10*time.Second, func() bool {
@@ -85,21 +83,20 @@ func TestWorkerTakesCallbacks(t *testing.T) {
 		}
 		return false
 	}, func() string { return "no admin server in the worker log:\n" + w.stderr.String() })
-	ev := geelark.CallbackEvent{Type: geelark.CallbackStart, ID: "5577001", Result: true, EventTime: now}
+	ev := geelark.CallbackEvent{Type: geelark.CallbackStart, ID: "5577001", Result: true, EventTime: time.Now()}
 	if err := fake.SendCallback(context.Background(), base+"/geelark/callback", ev); err != nil {
 		t.Fatal(err)
 	}
 	// The verdict is on the boot, or a worker already acted on it.
-	bt, ok, err := boots.Get(context.Background(), "5577001")
-	if err != nil || (ok && bt.Verdict != fleet.VerdictReady) {
-		t.Fatalf("boot after the callback: %+v, %v, %v; want verdict ready", bt, ok, err)
+	if p := h.record("5577001"); p.State != fleet.StateReady && p.Boot.Verdict != fleet.VerdictReady {
+		t.Fatalf("record after the callback: %+v; want verdict ready", p)
 	}
 	// The phone is ready, and no status call was made for it.
-	j := fleet.NewJournal(h.r.Client(t), 0)
-	eventually(t, 10*time.Second, func() bool {
-		st, err := j.States(context.Background(), "5577001")
-		return err == nil && st[0].State == fleet.StateReady
-	}, func() string { return "the phone is not ready after its callback:\n" + w.stderr.String() })
+	eventually(t, 10*time.Second, func() bool { return h.state("5577001") == fleet.StateReady },
+		func() string { return "the phone is not ready after its callback:\n" + w.stderr.String() })
+	if o := h.mustRun("", "phone", "5577001"); !strings.Contains(o.stdout, "5577001: ready since") {
+		t.Errorf("phone 5577001 printed %q, want it ready", o.stdout)
+	}
 	if n := len(fake.CallsTo(geelark.StatusPath)); n != 0 {
 		t.Errorf("%d status calls: the callback should have confirmed the phone without one", n)
 	}

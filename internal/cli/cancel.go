@@ -6,18 +6,19 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/phonestart/phonestart/geelark"
+	"github.com/phonestart/phonestart/enqueue"
 )
 
 // runCancel runs `cancel [--json] (ID... | --file F)`.
 func runCancel(ctx context.Context, args []string, env Env) error {
 	s := newSettings("cancel", env)
 	var rf redisFlags
-	rf.register(s)
-	var asJSON bool
+	rf.register(s, redisEnqueue)
+	var asJSON, skipHeader bool
 	var file string
 	s.Bool(&asJSON, "json", `print {"cancelled":N,"not_found":M,"active":K}`)
 	s.String(&file, "file", "", "", "read IDs from this file, one per line (# comments, blank lines allowed); - reads standard input")
+	s.Bool(&skipHeader, "skip-header", skipHeaderUsage)
 	ids, err := s.parse(args, env.Stdout)
 	if err != nil {
 		return err
@@ -25,25 +26,26 @@ func runCancel(ctx context.Context, args []string, env Env) error {
 	switch {
 	case file != "" && len(ids) > 0:
 		return bad("give phone IDs as arguments or with --file, not both")
+	case skipHeader && file == "":
+		return bad("--skip-header without --file")
 	case file != "":
-		if ids, err = readIDs(file, env.Stdin); err != nil {
+		if ids, err = readIDs(file, env.Stdin, skipHeader); err != nil {
 			return bad("%v; nothing was cancelled", err)
 		}
 	}
 	if len(ids) == 0 {
 		return bad("no phone IDs: give them as arguments or with --file F (- for standard input)")
 	}
-	for i, id := range ids {
-		if err := geelark.ValidateID(id); err != nil {
-			return bad("ID %d: %v; nothing was cancelled", i+1, err)
-		}
+	req := enqueue.CancelRequest{IDs: ids}
+	if err := req.Validate(); err != nil {
+		return bad("%v; nothing was cancelled", err)
 	}
-	rdb, adm, err := connect(ctx, &rf)
+	c, err := rf.open(ctx)
 	if err != nil {
 		return fmt.Errorf("%w; nothing was cancelled", err)
 	}
-	defer rdb.Close()
-	rep, err := adm.Cancel(ctx, ids)
+	defer c.Close()
+	rep, err := c.enq.Cancel(ctx, req)
 	if err != nil {
 		return fmt.Errorf("%v (%d cancelled before the error; cancelling again is safe)", err, len(rep.Cancelled))
 	}
@@ -54,13 +56,13 @@ func runCancel(ctx context.Context, args []string, env Env) error {
 			Active    int `json:"active"`
 		}{len(rep.Cancelled), len(rep.NotFound), len(rep.Active)})
 	}
-	fmt.Fprintf(env.Stdout, "cancelled %s; %d had no waiting start; %d being started now\n",
+	fmt.Fprintf(env.Stdout, "cancelled %s; %d had nothing waiting; %d in a call now\n",
 		plural(len(rep.Cancelled), "phone"), len(rep.NotFound), len(rep.Active))
 	if n := len(rep.Active); n > 0 {
-		fmt.Fprintf(env.Stdout, "being started now, not cancelled: %s\n", listSome(rep.Active, 10))
+		fmt.Fprintf(env.Stdout, "in a call now, not cancelled: %s\n", listSome(rep.Active, 10))
 	}
 	if n := len(rep.NotFound); n > 0 {
-		fmt.Fprintf(env.Stdout, "no waiting start (never enqueued, started or dead): %s\n", listSome(rep.NotFound, 10))
+		fmt.Fprintf(env.Stdout, "nothing waiting (never asked for, started, stopped or dead): %s\n", listSome(rep.NotFound, 10))
 	}
 	return nil
 }

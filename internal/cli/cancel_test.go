@@ -1,56 +1,13 @@
 package cli_test
 
 import (
-	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/hibiken/asynq"
-
-	"github.com/phonestart/phonestart/tasks"
+	"github.com/phonestart/phonestart/internal/fleet"
 )
-
-// holdPhones runs an asynq server on the test's Redis that keeps phones
-// "active..." in hand until the test ends and fails phones "retry..." so
-// that they wait an hour to be retried. It returns once they are so.
-func (h *harness) holdPhones(active, retry []string) {
-	h.t.Helper()
-	release := make(chan struct{})
-	srv := asynq.NewServerFromRedisClient(h.r.Client(h.t), asynq.Config{
-		Queues:         map[string]int{tasks.Queue: 1},
-		Concurrency:    len(active) + len(retry) + 1,
-		RetryDelayFunc: func(int, error, *asynq.Task) time.Duration { return time.Hour },
-		LogLevel:       asynq.FatalLevel,
-	})
-	err := srv.Start(asynq.HandlerFunc(func(ctx context.Context, task *asynq.Task) error {
-		p, err := tasks.ParseStartPhone(task.Payload())
-		if err != nil {
-			return err
-		}
-		if strings.HasPrefix(p.ID, "retry") {
-			return errors.New("out of resources")
-		}
-		select {
-		case <-release:
-		case <-ctx.Done():
-		}
-		return errors.New("released")
-	}))
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	h.t.Cleanup(func() { close(release); srv.Shutdown() })
-	eventually(h.t, 20*time.Second, func() bool {
-		c := h.status()
-		return c["active"] == len(active) && c["retry"] == len(retry)
-	}, func() string { return "phones not active and retrying" })
-	// Keep later phones from being taken.
-	srv.Stop()
-}
 
 func TestCancelRemovesWaitingStartsOnly(t *testing.T) {
 	t.Parallel()
@@ -58,26 +15,39 @@ func TestCancelRemovesWaitingStartsOnly(t *testing.T) {
 	active := []string{"active01", "active02"}
 	retry := []string{"retry01", "retry02", "retry03"}
 	h.mustRun("", append([]string{"enqueue"}, append(active, retry...)...)...)
-	h.holdPhones(active, retry)
+	// A worker's start call of the first is out; GeeLark refused the
+	// others once, and they wait an hour to be tried again.
+	h.claim(fleet.ActionStart, active...)
+	h.retry(fleet.ActionStart, 47002, "out of resources", retry...)
 	h.mustRun("", "enqueue", "pend01", "pend02", "pend03", "pend04")
 	h.mustRun("", "enqueue", "--in", "2h", "sched01", "sched02")
-	if c := h.status(); c["pending"] != 4 || c["scheduled"] != 2 || c["retry"] != 3 || c["active"] != 2 {
+	if c := h.status(); c["queued"] != 4 || c["scheduled"] != 2 || c["retry"] != 3 || c["sending"] != 2 {
 		t.Fatalf("status before cancel: %v", c)
 	}
 
-	// Arguments: a pending, a scheduled, a retrying, an active phone, one
+	// Arguments: a queued, a scheduled, a retrying, a sending phone, one
 	// never enqueued and one given twice.
 	o := h.mustRun("", "cancel", "--json", "pend01", "sched01", "retry01", "active01", "nosuch01", "pend01")
 	if o.stdout != `{"cancelled":3,"not_found":1,"active":1}`+"\n" {
 		t.Fatalf("cancel --json printed %q", o.stdout)
 	}
 	for id, want := range map[string]string{
-		"pend01": "missing", "sched01": "missing", "retry01": "missing", "active01": "active",
-		"pend02": "pending", "sched02": "scheduled", "retry02": "retry",
+		"pend01": "cancelled", "sched01": "cancelled", "retry01": "cancelled", "active01": "sending", "nosuch01": "none",
+		"pend02": "queued", "sched02": "scheduled", "retry02": "retry",
 	} {
-		if s := h.taskState(id); s != want {
+		if s := h.state(id); s != want {
 			t.Errorf("phone %s is %s after cancel, want %s", id, s, want)
 		}
+	}
+	// A cancelled phone's task is gone from the queue: no worker spends a
+	// look on it.
+	for _, id := range []string{"pend01", "sched01", "retry01"} {
+		if _, err := h.insp.GetTaskInfo(fleet.MustSpace("").StartQueue(), h.taskID(id)); err == nil {
+			t.Errorf("phone %s was cancelled, but its task is still queued", id)
+		}
+	}
+	if o := h.mustRun("", "phone", "sched01"); !strings.Contains(o.stdout, "sched01: cancelled since") {
+		t.Errorf("phone sched01 printed %q, want it cancelled", o.stdout)
 	}
 
 	// A file, as exported, and the sentence form.
@@ -87,17 +57,39 @@ func TestCancelRemovesWaitingStartsOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	o = h.mustRun("", "cancel", "--file", p)
-	if !strings.Contains(o.stdout, "cancelled 4 phones") || !strings.Contains(o.stdout, "being started now, not cancelled: active02") {
+	if !strings.Contains(o.stdout, "cancelled 4 phones") || !strings.Contains(o.stdout, "in a call now, not cancelled: active02") {
 		t.Fatalf("cancel --file printed %q", o.stdout)
 	}
-	if c := h.status(); c["pending"] != 1 || c["scheduled"] != 0 || c["retry"] != 1 || c["active"] != 2 {
-		t.Fatalf("status after cancel: %v, want pend04 pending, retry03 retrying, 2 active", c)
+	if c := h.status(); c["queued"] != 1 || c["scheduled"] != 0 || c["retry"] != 1 || c["sending"] != 2 {
+		t.Fatalf("status after cancel: %v, want pend04 queued, retry03 retrying, 2 sending", c)
 	}
 
 	// Standard input.
 	o = h.mustRun("pend04\nretry03\n", "cancel", "--json", "--file", "-")
 	if o.stdout != `{"cancelled":2,"not_found":0,"active":0}`+"\n" {
 		t.Fatalf("cancel --file - printed %q", o.stdout)
+	}
+}
+
+// A waiting stop is called off as a waiting start is.
+func TestCancelRemovesWaitingStops(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.mustRun("", "stop", "--in", "1h", "5577001")
+	h.mustRun("", "stop", "5577002")
+	if c := h.status(); c["stopping"] != 2 {
+		t.Fatalf("status after the stops: %v, want 2 stopping", c)
+	}
+	if o := h.mustRun("", "cancel", "--json", "5577001", "5577002"); o.stdout != `{"cancelled":2,"not_found":0,"active":0}`+"\n" {
+		t.Fatalf("cancel --json of two waiting stops printed %q", o.stdout)
+	}
+	if c := h.status(); total(c) != 0 {
+		t.Fatalf("status after cancel: %v, want nothing waiting", c)
+	}
+	for _, id := range []string{"5577001", "5577002"} {
+		if s := h.state(id); s != fleet.StateCancelled {
+			t.Errorf("phone %s is %s after cancel, want cancelled", id, s)
+		}
 	}
 }
 
@@ -124,7 +116,7 @@ func TestCancelRefusesBadInputAndCancelsNothing(t *testing.T) {
 			t.Errorf("phonestart %q: want exit 2 naming %q; got %v", tc.args, tc.want, o)
 		}
 	}
-	if c := h.status(); c["pending"] != 2 {
+	if c := h.status(); c["queued"] != 2 {
 		t.Fatalf("status %v: a refused cancel removed phones", c)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/phonestart/phonestart/enqueue"
 )
 
 // Env is what a command reads and writes besides its arguments.
@@ -61,6 +63,7 @@ func commands() []command {
 				{name: "pause", args: "[--json]", summary: "the fleet pause in force: code, GeeLark's message, who set it, since when and until when"},
 				{name: "pause lift", args: "", summary: "end the fleet pause now"},
 			}},
+		apiCommand(),
 		{name: "callback", args: "set URL", summary: "register the URL GeeLark POSTs phone events to", run: runCallback,
 			subs: []command{
 				{name: "callback set", args: "URL", summary: "register URL (https://host/geelark/callback) as the account's callback URL at GeeLark"},
@@ -166,7 +169,9 @@ func Main(args []string, env Env) int {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
-		fmt.Fprintf(env.Stderr, "phonestart %s: %v\n", c.name, err)
+		// A package's error may start with the package's name, which
+		// for enqueue is the command's: say it once.
+		fmt.Fprintf(env.Stderr, "phonestart %s: %s\n", c.name, strings.TrimPrefix(err.Error(), c.name+": "))
 		var ee *exitError
 		if errors.As(err, &ee) {
 			return ee.code
@@ -190,7 +195,21 @@ func usage(w io.Writer) {
 
 func isHelp(arg string) bool { return arg == "-h" || arg == "--help" || arg == "-help" }
 
-// bad is a usage or configuration error: exit code 2.
+// bad is a usage or configuration error: exit code 2. A refused request
+// among args is said as the field and what is wrong with it: the command's
+// name goes before it, not package enqueue's.
 func bad(format string, args ...any) error {
+	for i, a := range args {
+		if ie, ok := a.(*enqueue.InputError); ok {
+			args[i] = inputError{ie}
+		}
+	}
 	return &exitError{code: 2, err: fmt.Errorf(format, args...)}
 }
+
+// inputError is an *enqueue.InputError without the package's prefix:
+// "ids[1]: phone ID ...".
+type inputError struct{ e *enqueue.InputError }
+
+func (e inputError) Error() string { return e.e.Field + ": " + e.e.Err.Error() }
+func (e inputError) Unwrap() error { return e.e }

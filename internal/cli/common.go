@@ -8,32 +8,112 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/phonestart/phonestart/enqueue"
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/internal/fleet"
+	"github.com/phonestart/phonestart/internal/queueadmin"
 	"github.com/phonestart/phonestart/internal/redisconn"
 )
 
 // DefaultRedisURL is where phonestart looks for Redis unless told.
 const DefaultRedisURL = "redis://127.0.0.1:6379/0"
 
-// redisFlags are the Redis settings every command shares.
+// redisFlags are the Redis settings commands share.
 type redisFlags struct {
 	url string
+	// namespace names the deployment: the prefix of its keys and its
+	// asynq queues.
+	namespace string
 	// minReplicas is how many replicas an enqueue's writes must reach
 	// before it is acknowledged (Redis WAIT); 0: none.
 	minReplicas int
-	// eventsMax caps the events stream (fleet.EventsKey), about.
+	// eventsMax caps the events stream, about.
 	eventsMax int
+	// retention is how long ended records and requests are kept.
+	retention time.Duration
 }
 
-func (r *redisFlags) register(s *settings) {
+// redisUse is which of the Redis settings a command reads, so that its help
+// offers no setting it would ignore.
+type redisUse int
+
+const (
+	// redisURL: the URL alone, for commands that read, or write no event.
+	redisURL redisUse = iota
+	// redisEvents: and the events cap, for commands that record events.
+	redisEvents
+	// redisRecords: and the retention, for commands that end phones or
+	// requests (whose records are kept that long after).
+	redisRecords
+	// redisEnqueue: and the replica count, for commands that enqueue
+	// starts (package enqueue's Start waits for replicas).
+	redisEnqueue
+)
+
+func (r *redisFlags) register(s *settings, use redisUse) {
 	s.String(&r.url, "redis-url", "REDIS_URL", DefaultRedisURL,
 		"Redis: redis://[user:password@]host:port/db, rediss:// (TLS), unix:///path.sock, "+
 			"or redis+sentinel://[:password@]host1:26379,host2:26379/MASTER[/db]")
-	s.Int(&r.minReplicas, "redis-min-replicas", "PHONESTART_REDIS_MIN_REPLICAS", 0,
-		"replicas an enqueue must reach before it is acknowledged (0: none)", nonNegative)
-	s.Int(&r.eventsMax, "events-max", "PHONESTART_EVENTS_MAX", fleet.DefaultEventsMax,
-		"entries the events stream phonestart:events keeps, about", positive)
+	s.String(&r.namespace, "namespace", "PHONESTART_NAMESPACE", fleet.DefaultNamespace,
+		"the deployment's namespace: its keys start with {NAMESPACE}: and its queues are NAMESPACE and NAMESPACE-stop, "+
+			"so that several fleets can share one Redis")
+	if use >= redisEnqueue {
+		s.Int(&r.minReplicas, "redis-min-replicas", "PHONESTART_REDIS_MIN_REPLICAS", 0,
+			"replicas an enqueue must reach before it is acknowledged (0: none)", nonNegative)
+	}
+	if use >= redisEvents {
+		s.Int(&r.eventsMax, "events-max", "PHONESTART_EVENTS_MAX", fleet.DefaultEventsMax,
+			"entries the events stream {NAMESPACE}:events keeps, about", positive)
+	}
+	if use >= redisRecords {
+		s.Duration(&r.retention, "retention", "PHONESTART_RETENTION", fleet.DefaultRetention,
+			"how long a phone's record, and a request with its outcomes, are kept after they ended", positive)
+	}
+}
+
+// space is the deployment's namespace; a bad one is a configuration error.
+func (r *redisFlags) space() (fleet.Space, error) {
+	sp, err := fleet.NewSpace(r.namespace)
+	if err != nil {
+		return fleet.Space{}, bad("PHONESTART_NAMESPACE (--namespace): %v", err)
+	}
+	return sp, nil
+}
+
+// conn is an open deployment: its Redis, the phones' records, the producer
+// API and the admin.
+type conn struct {
+	rdb   *redis.Client
+	store *fleet.Store
+	enq   *enqueue.Client
+	adm   *queueadmin.Admin
+}
+
+// Close closes the Redis client.
+func (c *conn) Close() error { return c.rdb.Close() }
+
+// open opens Redis (see dial) and the deployment in it.
+func (r *redisFlags) open(ctx context.Context) (*conn, error) {
+	sp, err := r.space()
+	if err != nil {
+		return nil, err
+	}
+	rdb, err := r.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	store, err := fleet.NewStore(rdb, fleet.StoreConfig{Space: sp, EventsMax: r.eventsMax, Retention: r.retention})
+	if err != nil {
+		rdb.Close()
+		return nil, err
+	}
+	enq, err := enqueue.New(enqueue.Config{Redis: rdb, Namespace: sp.Name(), MinReplicas: r.minReplicas,
+		EventsMax: r.eventsMax, Retention: r.retention})
+	if err != nil {
+		rdb.Close()
+		return nil, err
+	}
+	return &conn{rdb: rdb, store: store, enq: enq, adm: queueadmin.New(enq, store)}, nil
 }
 
 // dial opens Redis and checks that it answers and is not a Redis Cluster

@@ -10,7 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/term"
+
 	"github.com/phonestart/phonestart/geelark"
+	"github.com/phonestart/phonestart/internal/fleet"
 	"github.com/phonestart/phonestart/internal/queueadmin"
 )
 
@@ -30,20 +33,22 @@ func runDead(ctx context.Context, args []string, env Env) error {
 	}
 	s := newSettings("dead "+sub, env)
 	var rf redisFlags
-	rf.register(s)
 	var asJSON, all, yes bool
 	var limit int
 	var after string
 	switch sub {
 	case "list":
-		s.Bool(&asJSON, "json", "print a JSON array of {id, action, code, reason, msg, attempts, failed_at, options}")
+		rf.register(s, redisURL)
+		s.Bool(&asJSON, "json", "print a JSON array of "+jsonShape(queueadmin.DeadPhone{}))
 		s.Int(&limit, "limit", "", 0, "print at most N phones (0: all), in ID order", between(0, 1000000))
 		s.String(&after, "after", "", "", "start after this phone ID (the last one of the previous page)")
 	case "requeue":
+		rf.register(s, redisEnqueue)
 		s.Bool(&all, "all", "every dead phone")
 	case "purge":
+		rf.register(s, redisEvents)
 		s.Bool(&all, "all", "every dead phone")
-		s.Bool(&yes, "yes", "do not ask before purging --all on a terminal")
+		s.Bool(&yes, "yes", "purge --all without asking (needed when standard input is not a terminal)")
 	default:
 		return bad("dead %q: want list, requeue or purge\n%s", sub, deadUsage)
 	}
@@ -65,11 +70,12 @@ func runDead(ctx context.Context, args []string, env Env) error {
 			return bad("%v", err)
 		}
 	}
-	rdb, adm, err := connect(ctx, &rf)
+	c, err := rf.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer rdb.Close()
+	defer c.Close()
+	adm := c.adm
 	switch sub {
 	case "list":
 		return listDead(ctx, env, adm, asJSON, limit, after)
@@ -80,7 +86,12 @@ func runDead(ctx context.Context, args []string, env Env) error {
 		}
 		fmt.Fprintf(env.Stdout, "requeued %s\n", plural(n, "phone"))
 	case "purge":
-		if all && !yes && isTerminalReader(env.Stdin) {
+		if all && !yes {
+			// Piped input, /dev/null, a script or a cron job: no one to
+			// ask, and no answer to take for yes.
+			if !isTerminalReader(env.Stdin) {
+				return bad("dead purge --all deletes every dead phone for good, and standard input is not a terminal to ask: add --yes")
+			}
 			c, err := adm.Counts(ctx)
 			if err != nil {
 				return err
@@ -130,10 +141,14 @@ func listDead(ctx context.Context, env Env, adm *queueadmin.Admin, asJSON bool, 
 				}
 			} else {
 				if printed == 0 {
-					fmt.Fprintf(out, "%-22s %-6s %-13s %-8s %-20s %-26s %s\n", "ID", "CODE", "REASON", "ATTEMPTS", "FAILED AT", "OPTIONS", "MESSAGE")
+					fmt.Fprintf(out, "%-22s %-6s %-6s %-13s %-8s %-20s %-26s %s\n", "ID", "ACTION", "CODE", "REASON", "ATTEMPTS", "FAILED AT", "OPTIONS", "MESSAGE")
 				}
-				fmt.Fprintf(out, "%-22s %-6d %-13s %-8d %-20s %-26s %s\n", d.ID, d.Code, d.Reason, d.Attempts,
-					d.FailedAt.UTC().Format(time.DateTime), optionsText(d.Options), d.Msg)
+				opts := "-"
+				if d.Action == fleet.ActionStart {
+					opts = optionsText(d.Options)
+				}
+				fmt.Fprintf(out, "%-22s %-6s %-6d %-13s %-8d %-20s %-26s %s\n", d.ID, d.Action, d.Code, d.Reason, d.Attempts,
+					d.FailedAt.UTC().Format(time.DateTime), opts, d.Msg)
 			}
 			printed++
 		}
@@ -153,13 +168,11 @@ func listDead(ctx context.Context, env Env, adm *queueadmin.Admin, asJSON bool, 
 	return nil
 }
 
+// isTerminalReader reports whether r is a terminal: not a pipe, a file or
+// /dev/null (a character device, but no terminal).
 func isTerminalReader(r io.Reader) bool {
 	f, ok := r.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // optionsText shows the start options that differ from GeeLark's defaults,

@@ -104,19 +104,23 @@ func runDemo(ctx context.Context, args []string, env Env) error {
 	if err := w.Start(); err != nil {
 		return err
 	}
-	adm := queueadmin.New(rdb, enq)
-	err = demoProgress(ctx, out, adm, fleet.NewBoots(rdb), w, fake, phones, began, timeout)
+	store, err := fleet.NewStore(rdb, fleet.StoreConfig{})
+	if err != nil {
+		return err
+	}
+	adm := queueadmin.New(enq, store)
+	err = demoProgress(ctx, out, adm, w, fake, phones, began, timeout)
 	if err == nil {
 		err = demoSummary(ctx, out, adm, w, fake, phones, began)
 	}
 	if err == nil {
-		err = demoStop(ctx, out, rdb, enq, w, fake, ids, timeout) // it ends by stopping what it started
+		err = demoStop(ctx, out, store, enq, w, fake, ids, timeout) // it ends by stopping what it started
 	}
 	_ = w.Shutdown(context.Background())
 	return err
 }
 
-func demoProgress(ctx context.Context, out io.Writer, adm *queueadmin.Admin, boots *fleet.Boots, w *worker.Worker,
+func demoProgress(ctx context.Context, out io.Writer, adm *queueadmin.Admin, w *worker.Worker,
 	fake *geelarktest.Server, phones int, began time.Time, timeout time.Duration) error {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -126,19 +130,25 @@ func demoProgress(ctx context.Context, out io.Writer, adm *queueadmin.Admin, boo
 		if err != nil {
 			return err
 		}
-		booting, err := boots.Count(ctx)
-		if err != nil {
-			return err
-		}
+		booting := c.Booting
 		st := w.Stats()
-		line := fmt.Sprintf("%5.1fs  ready %4d  booting %4d  waiting %4d  retrying %3d  dead %3d  calls %3d",
-			time.Since(began).Seconds(), st.Ready, booting, c.Pending+c.Active+c.Scheduled, c.Retry, c.Dead, len(fake.Calls()))
+		starts, statuses := 0, 0
+		for _, call := range fake.Calls() {
+			switch call.Path {
+			case geelark.StartPath:
+				starts++
+			case geelark.StatusPath:
+				statuses++
+			}
+		}
+		line := fmt.Sprintf("%5.1fs  ready %4d  booting %4d  waiting %4d  retrying %3d  dead %3d  start calls %3d  status calls %3d",
+			time.Since(began).Seconds(), st.Ready, booting, c.Queued+c.Sending+c.Scheduled, c.Retry, c.Dead, starts, statuses)
 		if tty {
 			fmt.Fprintf(out, "\r%s", line)
 		} else {
 			fmt.Fprintln(out, line)
 		}
-		if c.Pending+c.Active+c.Scheduled+c.Retry+booting == 0 && st.Ready+c.Dead >= phones {
+		if c.Queued+c.Sending+c.Scheduled+c.Retry+booting == 0 && st.Ready+c.Dead >= phones {
 			if tty {
 				fmt.Fprintln(out)
 			}
@@ -170,16 +180,15 @@ func demoSummary(ctx context.Context, out io.Writer, adm *queueadmin.Admin, w *w
 	var calls []geelarktest.Call
 	ids, statusCalls, statusIDs := 0, 0, 0
 	for _, c := range fake.Calls() {
-		if c.Path == geelark.StopPath {
-			continue // none yet: the demo stops its phones after this summary
-		}
-		if c.Path == geelark.StatusPath {
+		// No stop calls yet: the demo stops its phones after this summary.
+		switch c.Path {
+		case geelark.StartPath:
+			calls = append(calls, c)
+			ids += len(c.IDs)
+		case geelark.StatusPath:
 			statusCalls++
 			statusIDs += len(c.IDs)
-			continue
 		}
-		calls = append(calls, c)
-		ids += len(c.IDs)
 	}
 	floor := (phones + geelark.MaxStartIDs - 1) / geelark.MaxStartIDs
 	fmt.Fprintf(out, "\ndone in %v\n", time.Since(began).Round(100*time.Millisecond))

@@ -6,8 +6,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/phonestart/phonestart/enqueue"
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/geelark/geelarktest"
@@ -17,9 +15,9 @@ import (
 
 // demoStop ends the demo as a careful pipeline ends its day: it stops every
 // phone it made ready, and says how many stop calls that took.
-func demoStop(ctx context.Context, out io.Writer, rdb redis.UniversalClient, enq *enqueue.Client, w *worker.Worker,
+func demoStop(ctx context.Context, out io.Writer, store *fleet.Store, enq *enqueue.Client, w *worker.Worker,
 	fake *geelarktest.Server, ids []string, timeout time.Duration) error {
-	states, err := fleet.NewJournal(rdb, 0).States(ctx, ids...)
+	states, err := store.Phones(ctx, ids...)
 	if err != nil {
 		return err
 	}

@@ -15,16 +15,17 @@ import (
 func runEnqueue(ctx context.Context, args []string, env Env) error {
 	s := newSettings("enqueue", env)
 	var rf redisFlags
-	rf.register(s)
+	rf.register(s, redisEnqueue)
 	var (
 		asJSON, hideSidebar, displayTimer, hideLibrary, hideMirror bool
 		width                                                      int
-		center                                                     string
-		retention, stopAfter                                       time.Duration
+		center, label                                              string
+		stopAfter                                                  time.Duration
 		wait                                                       bool
-		waitTimeout, bootTimeout                                   time.Duration
+		waitTimeout                                                time.Duration
 	)
-	s.Bool(&asJSON, "json", `print {"enqueued":N,"duplicates":M} (with --wait: and "ready", "dead", "unfinished")`)
+	s.Bool(&asJSON, "json", `print {"request":"...","enqueued":N,"duplicates":N}; with --wait {"request":"...","enqueued":N,"duplicates":N,"ready":[`+
+		jsonShape(enqueue.ReadyPhone{})+`...],"dead":[`+jsonShape(enqueue.DeadPhone{})+`...],"cancelled":[ID...],"stopped":[ID...],"unfinished":[ID...]}`)
 	s.Int(&width, "width", "", 0, "display width in px, 200..600 (default: GeeLark's 336)", nil)
 	s.String(&center, "center", "", "", "1 to center the display, 0 not to (default: GeeLark's 1)")
 	s.Bool(&hideSidebar, "hide-sidebar", "hide the sidebar")
@@ -34,12 +35,9 @@ func runEnqueue(ctx context.Context, args []string, env Env) error {
 	tg := target{verb: "start"}
 	tg.register(s, "2026-11-26T07:30:00+01:00")
 	s.Duration(&stopAfter, "stop-after", "", 0, "stop each phone this long after it is ready, e.g. 8h (the billing guard)", nonNegative)
-	s.Duration(&retention, "retention", "PHONESTART_RETENTION", enqueue.DefaultRetention,
-		"how long a started phone's result is kept", positive)
-	s.Bool(&wait, "wait", "then wait until every phone is ready or dead; exit 1 unless all are ready")
+	s.String(&label, "label", "", "", "a label for the request, carried in its events and outcome (letters, digits, . _ : -)")
+	s.Bool(&wait, "wait", "then wait until every phone has ended (ready, dead, cancelled or stopped); exit 1 unless all are ready")
 	s.Duration(&waitTimeout, "wait-timeout", "", defaultWaitTimeout, "how long --wait waits at most", positive)
-	s.Duration(&bootTimeout, "boot-timeout", "PHONESTART_BOOT_TIMEOUT", defaultBootTimeout,
-		"the workers' boot timeout; 0 (boot confirmation off): --wait counts a phone ready once GeeLark accepted its start", nonNegative)
 	args, err := s.parse(args, env.Stdout)
 	if err != nil {
 		return err
@@ -68,20 +66,17 @@ func runEnqueue(ctx context.Context, args []string, env Env) error {
 	if ids, req.At, req.In, err = tg.resolve(s, args, env.Stdin, "enqueued"); err != nil {
 		return err
 	}
-	req.IDs, req.StopAfter = ids, stopAfter
+	req.IDs, req.StopAfter, req.Label = ids, stopAfter, label
 	if err := req.Validate(); err != nil {
 		return bad("%v; nothing was enqueued", err)
 	}
 
-	rdb, err := rf.dial(ctx)
+	c, err := rf.open(ctx)
 	if err != nil {
 		return fmt.Errorf("%w; nothing was enqueued", err)
 	}
-	defer rdb.Close()
-	enq, err := enqueue.New(enqueue.Config{Redis: rdb, Retention: retention, MinReplicas: rf.minReplicas, EventsMax: rf.eventsMax})
-	if err != nil {
-		return err
-	}
+	defer c.Close()
+	enq := c.enq
 	if len(ids) >= progressMin && logging.IsTerminal(env.Stderr) {
 		bar := newProgressBar(env.Stderr, time.Now)
 		req.Progress = bar.update
@@ -92,17 +87,17 @@ func runEnqueue(ctx context.Context, args []string, env Env) error {
 		return fmt.Errorf("%v (%d enqueued before the error; enqueueing again is safe)", err, rep.Enqueued)
 	}
 	if wait {
-		return waitFor(ctx, env, enq, req.IDs, rep, enqueue.WaitOptions{
-			After: rep.Mark, Timeout: waitTimeout, ReadyOnStart: bootTimeout == 0}, asJSON)
+		return waitFor(ctx, env, enq, req.IDs, rep, enqueue.WaitOptions{Timeout: waitTimeout}, asJSON)
 	}
 	if asJSON {
 		// A struct, not a map: the keys come out in the documented order.
 		return json.NewEncoder(env.Stdout).Encode(struct {
-			Enqueued   int `json:"enqueued"`
-			Duplicates int `json:"duplicates"`
-		}{rep.Enqueued, len(rep.Duplicates)})
+			Request    string `json:"request"`
+			Enqueued   int    `json:"enqueued"`
+			Duplicates int    `json:"duplicates"`
+		}{rep.Request, rep.Enqueued, len(rep.Duplicates)})
 	}
-	fmt.Fprintf(env.Stdout, "enqueued %s, %s\n", plural(rep.Enqueued, "phone"), plural(len(rep.Duplicates), "duplicate"))
+	fmt.Fprintf(env.Stdout, "request %s: enqueued %s, %s\n", rep.Request, plural(rep.Enqueued, "phone"), plural(len(rep.Duplicates), "duplicate"))
 	printCancelledStops(env.Stdout, rep.CancelledStops)
 	if len(rep.Duplicates) > 0 {
 		fmt.Fprintf(env.Stdout, "already pending, scheduled, retrying or starting: %s\n", listSome(rep.Duplicates, 10))

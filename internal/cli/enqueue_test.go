@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/phonestart/phonestart/geelark"
+	"github.com/phonestart/phonestart/internal/fleet"
 	"github.com/phonestart/phonestart/tasks"
 )
 
@@ -60,7 +62,7 @@ func TestEnqueueRefusesBadInputAndEnqueuesNothing(t *testing.T) {
 			return []string{"enqueue", "--file", file(t, "5577001\n"), "5577002"}
 		}, want: []string{"not both"}},
 		{name: "good ID then a bad one", args: fixed("enqueue", "5577001", "5577002", "bad id", "5577004"),
-			want: []string{"ids[2]", `"bad id"`, "nothing was enqueued"}},
+			want: []string{"ids[3]", `"bad id"`, "nothing was enqueued"}},
 		{name: "good IDs with a bad width", args: fixed("enqueue", "5577001", "5577002", "--width", "1000"),
 			want: []string{"--width 1000"}},
 		{name: "unknown flag", args: fixed("enqueue", "--colour", "red", "5577001"), want: []string{"colour"}},
@@ -82,7 +84,7 @@ func TestEnqueueRefusesBadInputAndEnqueuesNothing(t *testing.T) {
 			if strings.Contains(o.stdout, "enqueued") {
 				t.Errorf("phonestart %q reported an enqueue: %q", args, o.stdout)
 			}
-			h.assertNoTasks()
+			h.assertNothingEnqueued()
 		})
 	}
 }
@@ -92,20 +94,46 @@ func fixed(args ...string) func(*testing.T) []string {
 	return func(*testing.T) []string { return args }
 }
 
+// enqueueJSON is what `enqueue --json` prints.
+type enqueueJSON struct {
+	Request    string `json:"request"`
+	Enqueued   int    `json:"enqueued"`
+	Duplicates int    `json:"duplicates"`
+}
+
+// enqueuedJSON decodes the output of `enqueue --json`, which must be
+// exactly {"request":ID,"enqueued":N,"duplicates":M}.
+func enqueuedJSON(t *testing.T, stdout string) enqueueJSON {
+	t.Helper()
+	var v enqueueJSON
+	dec := json.NewDecoder(strings.NewReader(stdout))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil || !fleet.ValidRequestID(v.Request) ||
+		!strings.HasPrefix(stdout, `{"request":"`+v.Request+`","enqueued":`) || !strings.HasSuffix(stdout, "}\n") {
+		t.Fatalf("enqueue --json printed %q (%v): want one line {\"request\":ID,\"enqueued\":N,\"duplicates\":M}", stdout, err)
+	}
+	return v
+}
+
+// wantEnqueued checks that `enqueue --json` printed n enqueued and dups
+// duplicates.
+func wantEnqueued(t *testing.T, stdout string, n, dups int) {
+	t.Helper()
+	if v := enqueuedJSON(t, stdout); v.Enqueued != n || v.Duplicates != dups {
+		t.Fatalf("enqueue --json printed %q, want %d enqueued and %d duplicates", stdout, n, dups)
+	}
+}
+
 func TestEnqueueJSONCountsEnqueuedAndDuplicates(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	o := h.mustRun("", "enqueue", "--json", "5577001", "5577002", "5577003")
-	if o.stdout != `{"enqueued":3,"duplicates":0}`+"\n" {
-		t.Fatalf("first enqueue printed %q", o.stdout)
-	}
-	// Two already pending, one new, one given twice.
+	wantEnqueued(t, o.stdout, 3, 0)
+	// Two already queued, one new, one given twice.
 	o = h.mustRun("", "enqueue", "--json", "5577002", "5577003", "5577004", "5577004")
-	if o.stdout != `{"enqueued":1,"duplicates":3}`+"\n" {
-		t.Fatalf("second enqueue printed %q", o.stdout)
-	}
-	if c := h.status(); c["pending"] != 4 || total(c) != 4 {
-		t.Fatalf("status after enqueues: %v, want 4 pending", c)
+	wantEnqueued(t, o.stdout, 1, 3)
+	if c := h.status(); c["queued"] != 4 || total(c) != 4 {
+		t.Fatalf("status after enqueues: %v, want 4 queued", c)
 	}
 	// Without --json: a sentence naming the duplicates.
 	o = h.mustRun("", "enqueue", "5577001", "5577005")
@@ -119,9 +147,7 @@ func TestEnqueueFlagsAndIDsInAnyOrder(t *testing.T) {
 	h := newHarness(t)
 	// An ID first, flags after it, and "--" before an ID that looks like a flag.
 	o := h.mustRun("", "enqueue", "5577001", "--json", "5577002", "--width", "300", "--", "-5577003")
-	if o.stdout != `{"enqueued":3,"duplicates":0}`+"\n" {
-		t.Fatalf("enqueue printed %q", o.stdout)
-	}
+	wantEnqueued(t, o.stdout, 3, 0)
 	for _, id := range []string{"5577001", "5577002", "-5577003"} {
 		if p := h.payload(id); p.Options.Width != 300 {
 			t.Fatalf("phone %s: options %+v, want width 300", id, p.Options)
@@ -136,15 +162,13 @@ func TestEnqueueFromStdin(t *testing.T) {
 	// Windows line endings and a missing final newline are fine.
 	stdin := strings.Join(ids[:100], "\n") + "\r\n" + strings.Join(ids[100:], "\r\n")
 	o := h.mustRun(stdin, "enqueue", "--json", "--file", "-")
-	if o.stdout != `{"enqueued":250,"duplicates":0}`+"\n" {
-		t.Fatalf("enqueue --file - printed %q", o.stdout)
-	}
-	if c := h.status(); c["pending"] != 250 || total(c) != 250 {
-		t.Fatalf("status: %v, want 250 pending", c)
+	wantEnqueued(t, o.stdout, 250, 0)
+	if c := h.status(); c["queued"] != 250 || total(c) != 250 {
+		t.Fatalf("status: %v, want 250 queued", c)
 	}
 	for _, id := range []string{ids[0], ids[99], ids[100], ids[249]} {
-		if s := h.taskState(id); s != "pending" {
-			t.Fatalf("phone %s is %s", id, s)
+		if s := h.state(id); s != fleet.StateQueued {
+			t.Fatalf("phone %s is %s, want queued", id, s)
 		}
 	}
 }
@@ -157,9 +181,7 @@ func TestEnqueueFromFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := h.mustRun("", "enqueue", "--json", "--file", p, "--hide-mirror")
-	if o.stdout != `{"enqueued":3,"duplicates":0}`+"\n" {
-		t.Fatalf("enqueue --file printed %q", o.stdout)
-	}
+	wantEnqueued(t, o.stdout, 3, 0)
 	if p := h.payload("5577002"); !p.Options.HideMirror {
 		t.Fatalf("options %+v, want hide_mirror", p.Options)
 	}
@@ -206,12 +228,10 @@ func TestEnqueueFromAnExportedFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := h.mustRun("", "enqueue", "--json", "--file", p)
-	if o.stdout != `{"enqueued":4,"duplicates":0}`+"\n" {
-		t.Fatalf("enqueue --file printed %q", o.stdout)
-	}
+	wantEnqueued(t, o.stdout, 4, 0)
 	for _, id := range []string{"5577001", "5577002", "5577003", "5577004"} {
-		if s := h.taskState(id); s != "pending" {
-			t.Errorf("phone %s is %s, want pending", id, s)
+		if s := h.state(id); s != fleet.StateQueued {
+			t.Errorf("phone %s is %s, want queued", id, s)
 		}
 	}
 	if c := h.status(); total(c) != 4 {
@@ -220,9 +240,7 @@ func TestEnqueueFromAnExportedFile(t *testing.T) {
 	// The same from standard input.
 	h2 := newHarness(t)
 	o = h2.mustRun(content, "enqueue", "--json", "--file", "-")
-	if o.stdout != `{"enqueued":4,"duplicates":0}`+"\n" {
-		t.Fatalf("enqueue --file - printed %q", o.stdout)
-	}
+	wantEnqueued(t, o.stdout, 4, 0)
 }
 
 func TestEnqueueLaterIsScheduled(t *testing.T) {
@@ -236,32 +254,41 @@ func TestEnqueueLaterIsScheduled(t *testing.T) {
 	if c := h.status(); c["scheduled"] != 3 || total(c) != 3 {
 		t.Fatalf("status: %v, want 3 scheduled", c)
 	}
-	ti, err := h.insp.GetTaskInfo(tasks.Queue, tasks.TaskID("5577001"))
+	// The record says when each is due, and the task comes to a worker then.
+	if p := h.record("5577001"); p.State != fleet.StateScheduled || !p.Due.Equal(at) {
+		t.Errorf("--at %v: phone %s due %v", at, p.State, p.Due)
+	}
+	ti, err := h.insp.GetTaskInfo(fleet.MustSpace("").StartQueue(), h.taskID("5577001"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !ti.NextProcessAt.Equal(at) {
 		t.Errorf("--at %v: task processes at %v", at, ti.NextProcessAt)
 	}
-	ti, err = h.insp.GetTaskInfo(tasks.Queue, tasks.TaskID("5577003"))
+	lo, hi := before.Add(90*time.Minute).Add(-time.Second), after.Add(90*time.Minute).Add(time.Second)
+	if p := h.record("5577003"); p.State != fleet.StateScheduled || p.Due.Before(lo) || p.Due.After(hi) {
+		t.Errorf("--in 90m: phone %s due %v, want within [%v, %v]", p.State, p.Due, lo, hi)
+	}
+	ti, err = h.insp.GetTaskInfo(fleet.MustSpace("").StartQueue(), h.taskID("5577003"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	lo, hi := before.Add(90*time.Minute).Add(-time.Second), after.Add(90*time.Minute).Add(time.Second)
 	if ti.NextProcessAt.Before(lo) || ti.NextProcessAt.After(hi) {
 		t.Errorf("--in 90m: task processes at %v, want within [%v, %v]", ti.NextProcessAt, lo, hi)
 	}
+	if o := h.mustRun("", "phone", "5577003"); !strings.Contains(o.stdout, "5577003: scheduled since") || !strings.Contains(o.stdout, "(in 1h29m)") {
+		t.Errorf("phone 5577003 printed %q, want it scheduled, due in 1h29m", o.stdout)
+	}
 	// A scheduled phone is a duplicate too.
 	o := h.mustRun("", "enqueue", "--json", "5577003")
-	if o.stdout != `{"enqueued":0,"duplicates":1}`+"\n" {
-		t.Fatalf("enqueue of a scheduled phone printed %q", o.stdout)
-	}
+	wantEnqueued(t, o.stdout, 0, 1)
 }
 
-// payload returns phone id's task payload.
+// payload returns the payload of phone id's start task: what a worker
+// sends GeeLark.
 func (h *harness) payload(id string) tasks.StartPhone {
 	h.t.Helper()
-	ti, err := h.insp.GetTaskInfo(tasks.Queue, tasks.TaskID(id))
+	ti, err := h.insp.GetTaskInfo(fleet.MustSpace("").StartQueue(), h.taskID(id))
 	if err != nil {
 		h.t.Fatalf("phone %s: %v", id, err)
 	}

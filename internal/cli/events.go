@@ -22,28 +22,38 @@ const followBlock = time.Second
 
 // eventJSON is one line of `events --json`: every field, always.
 type eventJSON struct {
-	ID      string    `json:"id"`
-	Event   string    `json:"event"`
-	Attempt int       `json:"attempt"`
-	Code    int       `json:"code"`
-	Reason  string    `json:"reason"`
-	Msg     string    `json:"msg"`
-	URL     string    `json:"url"`
-	At      time.Time `json:"at"`
+	ID       string    `json:"id"`
+	Event    string    `json:"event"`
+	Action   string    `json:"action"`
+	Attempt  int       `json:"attempt"`
+	Code     int       `json:"code"`
+	Reason   string    `json:"reason"`
+	Msg      string    `json:"msg"`
+	URL      string    `json:"url"`
+	At       time.Time `json:"at"`
+	Requests []string  `json:"requests"`
+	Labels   []string  `json:"labels"`
 }
 
 func toEventJSON(e fleet.Event) eventJSON {
-	return eventJSON{ID: e.Phone, Event: e.Event, Attempt: e.Attempt, Code: e.Code, Reason: e.Reason,
-		Msg: e.Msg, URL: e.URL, At: e.At.UTC()}
+	return eventJSON{ID: e.Phone, Event: e.Event, Action: e.Action, Attempt: e.Attempt, Code: e.Code, Reason: e.Reason,
+		Msg: e.Msg, URL: e.URL, At: e.At.UTC(), Requests: nonNil(e.Requests), Labels: nonNil(e.Labels)}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 func runEvents(ctx context.Context, args []string, env Env) error {
 	s := newSettings("events", env)
 	var rf redisFlags
-	rf.register(s)
+	rf.register(s, redisURL)
 	var follow, asJSON bool
 	s.Bool(&follow, "follow", "keep printing new events until SIGINT")
-	s.Bool(&asJSON, "json", "print one JSON object a line: id, event, attempt, code, reason, msg, url, at")
+	s.Bool(&asJSON, "json", "print one JSON object a line: "+jsonShape(eventJSON{}))
 	ids, err := s.parse(args, env.Stdout)
 	if err != nil {
 		return err
@@ -55,12 +65,12 @@ func runEvents(ctx context.Context, args []string, env Env) error {
 		}
 		only[id] = true
 	}
-	rdb, err := rf.dial(ctx)
+	c, err := rf.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer rdb.Close()
-	j := fleet.NewJournal(rdb, rf.eventsMax)
+	defer c.Close()
+	j := c.store.Events()
 	out := bufio.NewWriter(env.Stdout)
 	defer out.Flush()
 	emit := func(e fleet.Event) error {
@@ -89,7 +99,7 @@ func runEvents(ctx context.Context, args []string, env Env) error {
 			if follow && ctx.Err() != nil {
 				return nil // SIGINT ends --follow, and that is success
 			}
-			return fmt.Errorf("read the events stream %s: %w", fleet.EventsKey, err)
+			return fmt.Errorf("read the events stream %s: %w", c.store.Space().EventsKey(), err)
 		}
 		for _, e := range evs {
 			if err := emit(e); err != nil {
@@ -116,7 +126,10 @@ func runEvents(ctx context.Context, args []string, env Env) error {
 // carries.
 func eventLine(e fleet.Event) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s  %-20s %-8s", e.At.UTC().Format("2006-01-02 15:04:05.000"), e.Phone, e.Event)
+	fmt.Fprintf(&b, "%s  %-20s %-13s", e.At.UTC().Format("2006-01-02 15:04:05.000"), e.Phone, e.Event)
+	if e.Event == fleet.EventDead || e.Event == fleet.EventRetry || e.Event == fleet.EventCancelled || e.Event == fleet.EventPurged {
+		fmt.Fprintf(&b, "  %s", e.Action) // a failed start or a failed stop
+	}
 	if e.Attempt > 0 {
 		fmt.Fprintf(&b, "  attempt %d", e.Attempt)
 	}
@@ -131,6 +144,9 @@ func eventLine(e fleet.Event) string {
 	}
 	if e.Msg != "" {
 		fmt.Fprintf(&b, "  %s", e.Msg)
+	}
+	if len(e.Labels) > 0 {
+		fmt.Fprintf(&b, "  [%s]", strings.Join(e.Labels, " "))
 	}
 	return strings.TrimRight(b.String(), " ")
 }

@@ -3,6 +3,7 @@ package cli_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -45,14 +46,6 @@ func (b *background) wait(t *testing.T) int {
 	}
 }
 
-// journal records events as a worker does.
-func (h *harness) journal(evs ...fleet.Event) {
-	h.t.Helper()
-	if err := fleet.NewJournal(h.r.Client(h.t), 0).Record(context.Background(), evs...); err != nil {
-		h.t.Fatal(err)
-	}
-}
-
 // eventLines decodes `events --json`.
 func eventLines(t *testing.T, out string) []map[string]any {
 	t.Helper()
@@ -70,19 +63,22 @@ func eventLines(t *testing.T, out string) []map[string]any {
 	return lines
 }
 
+// eventKeys are the keys of each line of `events --json`, exactly.
+var eventKeys = []string{"action", "at", "attempt", "code", "event", "id", "labels", "msg", "reason", "requests", "url"}
+
 func TestEventsListsEveryStepNewestLast(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	h.mustRun("", "enqueue", "5577001", "5577002")
-	h.journal(fleet.Event{Phone: "5577001", Event: fleet.EventStarted, Attempt: 1, URL: "https://x/1"},
-		fleet.Event{Phone: "5577002", Event: fleet.EventDead, Attempt: 1, Code: 42001, Reason: fleet.ReasonGeeLark, Msg: "cloud phone does not exist"},
-		fleet.Event{Phone: "5577001", Event: fleet.EventReady, Attempt: 1, URL: "https://x/1"})
+	req := enqueuedJSON(t, h.mustRun("", "enqueue", "--json", "--label", "night-shift", "5577001", "5577002").stdout).Request
+	h.booting("https://x/1", "5577001")
+	h.die(fleet.ActionStart, 42001, "cloud phone does not exist", "5577002")
+	h.bootReady("5577001")
 
 	lines := eventLines(t, h.mustRun("", "events", "--json").stdout)
 	var got []string
 	for _, l := range lines {
-		if keys := slices.Sorted(maps.Keys(l)); !slices.Equal(keys, []string{"at", "attempt", "code", "event", "id", "msg", "reason", "url"}) {
-			t.Fatalf("events --json line has keys %v", keys)
+		if keys := slices.Sorted(maps.Keys(l)); !slices.Equal(keys, eventKeys) {
+			t.Fatalf("events --json line has keys %v, want %v", keys, eventKeys)
 		}
 		got = append(got, l["id"].(string)+" "+l["event"].(string))
 	}
@@ -90,15 +86,26 @@ func TestEventsListsEveryStepNewestLast(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("events --json: %q, want %q", got, want)
 	}
-	if d := lines[3]; d["code"] != float64(42001) || d["reason"] != "geelark" || d["msg"] != "cloud phone does not exist" {
+	if d := lines[3]; d["action"] != "start" || d["attempt"] != float64(1) || d["code"] != float64(42001) ||
+		d["reason"] != "geelark" || d["msg"] != "cloud phone does not exist" {
 		t.Errorf("dead event %v", d)
+	}
+	// Every step carries the request and its label.
+	for _, l := range lines {
+		if fmt.Sprint(l["requests"]) != "["+req+"]" || fmt.Sprint(l["labels"]) != "[night-shift]" {
+			t.Errorf("event %v: want requests [%s] and labels [night-shift]", l, req)
+		}
+	}
+	if r := lines[4]; r["url"] != "https://x/1" {
+		t.Errorf("ready event %v: want url https://x/1", r)
 	}
 
 	o := h.mustRun("", "events", "5577002")
 	text := strings.Split(strings.TrimSpace(o.stdout), "\n")
 	if len(text) != 2 || !strings.Contains(text[1], "5577002") || !strings.Contains(text[1], "dead") ||
-		!strings.Contains(text[1], "code 42001") || !strings.Contains(text[1], "cloud phone does not exist") {
-		t.Fatalf("events 5577002 printed %q: want its two events, the dead one with its code and message", o.stdout)
+		!strings.Contains(text[1], "code 42001") || !strings.Contains(text[1], "cloud phone does not exist") ||
+		!strings.Contains(text[1], "[night-shift]") {
+		t.Fatalf("events 5577002 printed %q: want its two events, the dead one with its code, message and label", o.stdout)
 	}
 	if o := h.run("", "events", "bad id"); o.code != 2 {
 		t.Errorf("events with a bad ID: %v", o)
@@ -109,11 +116,13 @@ func TestEventsListsEveryStepNewestLast(t *testing.T) {
 func TestEventsFollow(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	h.journal(fleet.Event{Phone: "f1", Event: fleet.EventEnqueued})
+	h.mustRun("", "enqueue", "f1")
 	b := h.start(h.env, "events", "--follow", "--json", "f1")
 	eventually(t, 10*time.Second, func() bool { return strings.Contains(b.stdout.String(), `"enqueued"`) },
 		func() string { return "no enqueued event: " + b.stdout.String() })
-	h.journal(fleet.Event{Phone: "f2", Event: fleet.EventReady}, fleet.Event{Phone: "f1", Event: fleet.EventReady, URL: "https://x/f1"})
+	h.mustRun("", "enqueue", "f2")
+	h.ready("https://x/f2", "f2")
+	h.ready("https://x/f1", "f1")
 	eventually(t, 10*time.Second, func() bool { return strings.Contains(b.stdout.String(), `"ready"`) },
 		func() string { return "no ready event: " + b.stdout.String() })
 	b.cancel()
@@ -125,31 +134,52 @@ func TestEventsFollow(t *testing.T) {
 	}
 }
 
+// phone shows what the record says of a phone in each state, its
+// dead-letter entries and its history.
 func TestPhoneShowsStateAndHistory(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	h.mustRun("", "enqueue", "5577001", "5577002", "5577003", "5577004")
-	h.journal(fleet.Event{Phone: "5577001", Event: fleet.EventStarted, Attempt: 1, URL: "https://x/1"},
-		fleet.Event{Phone: "5577001", Event: fleet.EventReady, Attempt: 1, URL: "https://x/1"},
-		fleet.Event{Phone: "5577002", Event: fleet.EventDead, Attempt: 3, Code: 42001, Reason: fleet.ReasonGeeLark, Msg: "cloud phone does not exist"},
-		fleet.Event{Phone: "5577003", Event: fleet.EventRetry, Attempt: 1, Code: 47002},
-		fleet.Event{Phone: "5577003", Event: fleet.EventStarted, Attempt: 2})
-	ctx := context.Background()
-	rdb := h.r.Client(t)
-	if err := fleet.NewLedger(rdb, 0).Add(ctx, fleet.DeadPhone{ID: "5577002", Code: 42001, Reason: fleet.ReasonGeeLark,
-		Msg: "cloud phone does not exist", Attempts: 3, FailedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	if err := fleet.NewBoots(rdb).Begin(ctx, now, fleet.Boot{ID: "5577003", Attempt: 2, StartedAt: now, Deadline: now.Add(5 * time.Minute)}); err != nil {
-		t.Fatal(err)
-	}
+	h.mustRun("", "enqueue", "--label", "batch-7", "5577001", "5577002", "5577003", "5577004", "5577006", "5577008", "5577010")
+	h.mustRun("", "enqueue", "--stop-after", "8h", "5577007")
+	h.mustRun("", "enqueue", "--in", "1h", "5577005")
+	// 5577001 started and up.
+	h.ready("https://x/1", "5577001")
+	// 5577002 refused twice for a while, then for good.
+	h.retry(fleet.ActionStart, 47002, "out of resources", "5577002")
+	h.retry(fleet.ActionStart, 47002, "out of resources", "5577002")
+	h.die(fleet.ActionStart, 42001, "cloud phone does not exist", "5577002")
+	// 5577003 refused once, then started: it boots.
+	h.retry(fleet.ActionStart, 47002, "out of resources", "5577003")
+	h.booting("", "5577003")
+	// 5577006 refused once: it waits to be tried again.
+	h.retry(fleet.ActionStart, 47002, "out of resources", "5577006")
+	// 5577007 up, with a billing guard.
+	h.ready("https://x/7", "5577007")
+	// 5577008 called off.
+	h.mustRun("", "cancel", "5577008")
+	// 5577009 to be stopped; 5577011 stopped.
+	h.mustRun("", "stop", "--in", "2h", "5577009")
+	h.mustRun("", "stop", "5577011")
+	h.stopped("5577011")
+	// 5577010 dead starting, then dead stopping: two entries.
+	h.die(fleet.ActionStart, 42001, "cloud phone does not exist", "5577010")
+	h.mustRun("", "stop", "5577010")
+	h.die(fleet.ActionStop, 43005, "executing a task", "5577010")
 
 	for id, want := range map[string][]string{
 		"5577001": {"5577001: ready since", "url https://x/1", "history (newest last):", "enqueued", "started", "ready"},
-		"5577002": {"5577002: dead since", "code 42001 reason geelark: cloud phone does not exist", "dead-letter entry: code 42001", "after 3 attempts"},
+		"5577002": {"5577002: dead (its start failed) since", "code 42001 reason geelark: cloud phone does not exist",
+			"dead-letter entry (start): code 42001 reason geelark after 3 attempts", "retry"},
 		"5577003": {"5577003: booting since", "(attempt 2)", "boot: started", "retry"},
-		"5577004": {"5577004: queued since"},
+		"5577004": {"5577004: queued since", "(labels batch-7)"},
+		"5577005": {"5577005: scheduled since", ", due ", "(in 59m)"},
+		"5577006": {"5577006: waiting to be tried again since", "(in 59m)", "attempt 1 failed, code 47002: out of resources"},
+		"5577007": {"5577007: ready since", "url https://x/7", "the billing guard stops it at ", "(in 7h59m)"},
+		"5577008": {"5577008: cancelled since"},
+		"5577009": {"5577009: stopping since", ", due ", "(in 1h59m)"},
+		"5577010": {"5577010: dead (its stop failed) since", "code 43005 reason geelark: executing a task",
+			"dead-letter entry (start): code 42001", "dead-letter entry (stop): code 43005", "stop_enqueued"},
+		"5577011": {"5577011: stopped since", "stopped"},
 	} {
 		o := h.mustRun("", "phone", id)
 		for _, w := range want {
@@ -160,16 +190,33 @@ func TestPhoneShowsStateAndHistory(t *testing.T) {
 	}
 	o := h.mustRun("", "phone", "--json", "5577002")
 	var v struct {
-		State   string           `json:"state"`
-		Code    int              `json:"code"`
-		Dead    *fleet.DeadPhone `json:"dead"`
-		History []map[string]any `json:"history"`
+		State   string            `json:"state"`
+		Action  string            `json:"action"`
+		Code    int               `json:"code"`
+		Dead    []fleet.DeadPhone `json:"dead"`
+		History []map[string]any  `json:"history"`
 	}
 	if err := json.Unmarshal([]byte(o.stdout), &v); err != nil {
 		t.Fatal(err)
 	}
-	if v.State != "dead" || v.Code != 42001 || v.Dead == nil || v.Dead.Attempts != 3 || len(v.History) != 2 {
+	var steps []any
+	for _, e := range v.History {
+		steps = append(steps, e["event"])
+	}
+	if v.State != "dead" || v.Action != "start" || v.Code != 42001 || len(v.Dead) != 1 || v.Dead[0].Attempts != 3 ||
+		fmt.Sprint(steps) != "[enqueued retry retry dead]" {
 		t.Errorf("phone --json: %s", o.stdout)
+	}
+	o = h.mustRun("", "phone", "--json", "5577005")
+	var due struct {
+		State string     `json:"state"`
+		Due   *time.Time `json:"due"`
+	}
+	if err := json.Unmarshal([]byte(o.stdout), &due); err != nil {
+		t.Fatal(err)
+	}
+	if due.State != "scheduled" || due.Due == nil || due.Due.Before(time.Now().Add(59*time.Minute)) {
+		t.Errorf("phone --json of a phone scheduled in an hour: %s", o.stdout)
 	}
 
 	o = h.run("", "phone", "5577999")
@@ -184,13 +231,10 @@ func TestPhoneShowsStateAndHistory(t *testing.T) {
 func TestStatusCountsBooting(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	now := time.Now()
-	if err := fleet.NewBoots(h.r.Client(t)).Begin(context.Background(), now,
-		fleet.Boot{ID: "b1", StartedAt: now}, fleet.Boot{ID: "b2", StartedAt: now}); err != nil {
-		t.Fatal(err)
-	}
-	if c := h.status(); c["booting"] != 2 {
-		t.Errorf("status --json %v, want booting 2", c)
+	h.mustRun("", "enqueue", "b1", "b2")
+	h.booting("", "b1", "b2")
+	if c := h.status(); c["booting"] != 2 || c["started"] != 2 || total(c) != 2 {
+		t.Errorf("status --json %v, want booting 2, started 2", c)
 	}
 	if o := h.mustRun("", "status"); !strings.Contains(o.stdout, "booting    2") {
 		t.Errorf("status printed %q, want a line booting    2", o.stdout)

@@ -31,3 +31,10 @@ func DeadRows(byCode map[int]int, dead int) []DeadRow {
 	}
 	return out
 }
+
+// NewLogger is the logger a command builds from PHONESTART_LOG_FORMAT,
+// without installing it as go-redis's.
+var NewLogger = buildLogger
+
+// EditDistance is editDistance, for tests.
+var EditDistance = editDistance

@@ -18,18 +18,18 @@ func (l *limitFlags) register(s *settings) {
 		"API calls an hour for the whole fleet (GeeLark allows 24,000)", between(2, 100000000))
 }
 
-func (l *limitFlags) limiter(rdb *redis.Client, log *zap.Logger) (worker.Limiter, error) {
+func (l *limitFlags) limiter(rdb *redis.Client, sp fleet.Space, log *zap.Logger) (worker.Limiter, error) {
 	if l.perMinute > 200 || l.perHour > 24000 {
 		log.Warn("API budget above GeeLark's documented 200 calls a minute / 24,000 an hour: going over can lock the account out for two hours",
 			zap.Int("per_minute", l.perMinute), zap.Int("per_hour", l.perHour))
 	}
-	return l.budget(rdb, fleet.EndpointStart)
+	return l.budget(rdb, sp, fleet.EndpointStart)
 }
 
 // budget is endpoint's fleet budget at the configured rates: GeeLark
 // meters each endpoint on its own.
-func (l *limitFlags) budget(rdb redis.UniversalClient, endpoint string) (*fleet.Budget, error) {
-	b, err := fleet.NewBudget(rdb, fleet.BudgetConfig{Endpoint: endpoint, PerMinute: l.perMinute, PerHour: l.perHour})
+func (l *limitFlags) budget(rdb redis.UniversalClient, sp fleet.Space, endpoint string) (*fleet.Budget, error) {
+	b, err := fleet.NewBudget(rdb, fleet.BudgetConfig{Space: sp, Endpoint: endpoint, PerMinute: l.perMinute, PerHour: l.perHour})
 	if err != nil {
 		return nil, bad("%v", err)
 	}

@@ -1,10 +1,15 @@
 package cli_test
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/phonestart/phonestart/internal/cli"
 
 	"github.com/phonestart/phonestart/geelark/geelarktest"
 	"github.com/phonestart/phonestart/internal/logging/logtest"
@@ -15,6 +20,7 @@ import (
 // SIGTERM. Every line of its log must be one JSON object with one key per
 // name, and no info line may be too long to read.
 func TestWorkerLogIsOneJSONObjectALineWithoutDuplicateKeys(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	fake := geelarktest.NewServer(geelarktest.Config{AppID: "test-app", APIKey: secretKey})
 	t.Cleanup(fake.Close)
@@ -31,7 +37,7 @@ func TestWorkerLogIsOneJSONObjectALineWithoutDuplicateKeys(t *testing.T) {
 	w := h.startWorker(env)
 	eventually(t, 30*time.Second, func() bool {
 		c := h.status()
-		return c["dead"] == 3 && c["pending"]+c["retry"]+c["active"] == 0
+		return c["dead"] == 3 && c["queued"]+c["retry"]+c["sending"] == 0
 	}, func() string { return fmt.Sprintf("status %v; log:\n%s", h.status(), w.stderr) })
 
 	if h.r.Mini != nil {
@@ -58,7 +64,8 @@ func TestWorkerLogIsOneJSONObjectALineWithoutDuplicateKeys(t *testing.T) {
 	for _, p := range logtest.Check(log) {
 		t.Errorf("%v", p)
 	}
-	for _, want := range []string{`"msg":"connecting"`, `"msg":"admin server listening"`, `"msg":"API budget above`, `"code":40003`} {
+	for _, want := range []string{`"msg":"connecting"`, `"msg":"admin server listening"`, `"msg":"API budget above`, `"code":40003`,
+		`"batch_wait":"50ms"`} { // a duration as the console writes it, not 0.05
 		if !strings.Contains(log, want) {
 			t.Errorf("the log has no %s: the run did not go as scripted", want)
 		}
@@ -72,4 +79,39 @@ func TestWorkerLogIsOneJSONObjectALineWithoutDuplicateKeys(t *testing.T) {
 		t.Error(`no "phone dead-lettered" line: the run dead-lettered phones`)
 	}
 	t.Logf("%d log lines checked", lines)
+}
+
+// JSON and console logs write a duration alike, as Go writes it: a reader
+// of either sees "500ms", never a bare 0.5 of unstated unit.
+func TestJSONAndConsoleLogsWriteDurationsAlike(t *testing.T) {
+	t.Parallel()
+	for _, format := range []string{"json", "console"} {
+		var b bytes.Buffer
+		log, err := cli.NewLogger(&b, format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		log.With(zap.Duration("retry_in", 90*time.Second)).Info("worker started", zap.Duration("batch_wait", 500*time.Millisecond))
+		log.Sugar().Infow("asynq line", "latency", 1500*time.Millisecond)
+		if err := log.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		sep := ":"
+		if format == "console" {
+			sep = ": "
+		}
+		for _, want := range []string{`"batch_wait"` + sep + `"500ms"`, `"retry_in"` + sep + `"1m30s"`, `"latency"` + sep + `"1.5s"`} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s log does not have %s:\n%s", format, want, out)
+			}
+		}
+		if format == "json" {
+			for _, line := range logLines(t, out) {
+				if _, ok := line["msg"]; !ok {
+					t.Errorf("json log line without msg: %v", line)
+				}
+			}
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"maps"
 	"os"
@@ -18,8 +19,8 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/phonestart/phonestart/internal/cli"
+	"github.com/phonestart/phonestart/internal/fleet"
 	"github.com/phonestart/phonestart/internal/redistest"
-	"github.com/phonestart/phonestart/tasks"
 )
 
 // The phonestart binary that subprocess tests run, built at most once per
@@ -32,6 +33,15 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// Most of these tests wait on a phonestart subprocess, its timers and
+	// a fake API, not on the CPU: run four at once unless -parallel says
+	// otherwise.
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		flag.Set("test.parallel", "4")
+	}
 	code := m.Run()
 	if binDir != "" {
 		os.RemoveAll(binDir)
@@ -173,7 +183,7 @@ func (h *harness) mustRun(stdin string, args ...string) outcome {
 }
 
 // statusKeys are the keys of `status --json`, exactly.
-var statusKeys = []string{"active", "booting", "dead", "pending", "retry", "scheduled", "stop_active", "stop_pending", "stop_retry", "stop_scheduled"}
+var statusKeys = []string{"booting", "dead", "queued", "retry", "scheduled", "sending", "started", "stopping"}
 
 // status runs `status --json` and checks that it has exactly statusKeys.
 func (h *harness) status() map[string]int {
@@ -189,51 +199,43 @@ func (h *harness) status() map[string]int {
 	return counts
 }
 
-// total is the number of phones in any state status reports.
+// total is the number of phones status counts in a state, and the dead
+// ones: all but "started", which counts starts ever made.
 func total(c map[string]int) int {
 	n := 0
-	for _, v := range c {
-		n += v
+	for k, v := range c {
+		if k != "started" {
+			n += v
+		}
 	}
 	return n
 }
 
-// assertNoTasks checks that Redis holds no start task in any state.
-func (h *harness) assertNoTasks() {
+// assertNothingEnqueued checks that Redis holds no phone's record and no
+// task of a start or a stop.
+func (h *harness) assertNothingEnqueued() {
 	h.t.Helper()
-	keys, err := h.r.Client(h.t).Keys(context.Background(), "asynq:{"+tasks.Queue+"}:t:*").Result()
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if len(keys) > 0 {
-		h.t.Fatalf("Redis holds %d tasks, want none: %v", len(keys), keys)
-	}
-	queues, err := h.insp.Queues()
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if slices.Contains(queues, tasks.Queue) {
-		if c := h.status(); total(c) != 0 {
-			h.t.Fatalf("status counts %v, want none", c)
+	sp := fleet.MustSpace("")
+	for _, pattern := range []string{"asynq:{" + sp.StartQueue() + "}:t:*", "asynq:{" + sp.StopQueue() + "}:t:*", sp.Key("phone", "*")} {
+		keys, err := h.r.Client(h.t).Keys(context.Background(), pattern).Result()
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if len(keys) > 0 {
+			h.t.Fatalf("Redis holds %d keys %s, want none: %v", len(keys), pattern, keys)
 		}
 	}
-}
-
-// taskState returns the state of phone id's task ("pending", "completed",
-// ...), or "missing".
-func (h *harness) taskState(id string) string {
-	h.t.Helper()
-	ti, err := h.insp.GetTaskInfo(tasks.Queue, tasks.TaskID(id))
-	if err != nil {
-		return "missing"
+	if c := h.status(); total(c) != 0 {
+		h.t.Fatalf("status counts %v, want none", c)
 	}
-	return ti.State.String()
 }
 
 // deadPhone is one entry of `dead list --json`.
 type deadPhone struct {
 	ID       string    `json:"id"`
+	Action   string    `json:"action"`
 	Code     int       `json:"code"`
+	Reason   string    `json:"reason"`
 	Msg      string    `json:"msg"`
 	Attempts int       `json:"attempts"`
 	FailedAt time.Time `json:"failed_at"`
@@ -249,7 +251,7 @@ func (h *harness) deadList() []deadPhone {
 		h.t.Fatalf("dead list --json printed %q: %v", o.stdout, err)
 	}
 	for _, e := range raw {
-		for _, k := range []string{"id", "code", "msg", "attempts", "failed_at"} {
+		for _, k := range []string{"id", "action", "code", "reason", "msg", "attempts", "failed_at", "options"} {
 			if _, ok := e[k]; !ok {
 				h.t.Fatalf("dead list --json entry %s has no %q", o.stdout, k)
 			}

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,6 +17,7 @@ import (
 // pauseJSON is `pause --json`: {"paused":false} when none is in force.
 type pauseJSON struct {
 	Paused  bool   `json:"paused"`
+	ID      string `json:"id,omitempty"` // names the pause, for a lift that must not end a newer one
 	Code    int    `json:"code,omitempty"`
 	Meaning string `json:"meaning,omitempty"`
 	Msg     string `json:"msg,omitempty"`
@@ -42,11 +44,11 @@ func runPause(ctx context.Context, args []string, env Env) error {
 	}
 	s := newSettings(name, env)
 	var rf redisFlags
-	rf.register(s)
+	rf.register(s, redisURL)
 	var asJSON bool
 	var maxWait time.Duration
 	if sub == "" {
-		s.Bool(&asJSON, "json", "print the pause as JSON")
+		s.Bool(&asJSON, "json", "print the pause as "+jsonShape(pauseJSON{})+`, or {"paused":false} when there is none`)
 		s.Duration(&maxWait, "max-wait", "PHONESTART_MAX_WAIT", worker.DefaultMaxWait,
 			"how long phones wait out an account-wide error before being dead-lettered, as the workers are set", positive)
 	}
@@ -57,15 +59,15 @@ func runPause(ctx context.Context, args []string, env Env) error {
 	if len(pos) > 0 {
 		return bad("unexpected argument %q", pos[0])
 	}
-	rdb, err := rf.dial(ctx)
+	c, err := rf.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer rdb.Close()
-	pauses := fleet.NewPauses(rdb, nil)
+	defer c.Close()
+	pauses := c.store.Pauses(nil)
 	if sub == "lift" {
 		host, _ := os.Hostname()
-		p, on, err := pauses.Lift(ctx, "phonestart pause lift on "+host)
+		cur, on, err := pauses.Fresh(ctx)
 		if err != nil {
 			return err
 		}
@@ -73,8 +75,23 @@ func runPause(ctx context.Context, args []string, env Env) error {
 			fmt.Fprintln(env.Stdout, "no fleet pause to lift")
 			return nil
 		}
-		fmt.Fprintf(env.Stdout, "lifted the fleet pause: geelark %d (%s), set by %s, which would have ended at %s; calls resume now\n",
-			p.Code, geelark.Lookup(p.Code).Meaning, p.By, p.Until.UTC().Format(time.RFC3339))
+		// Only the pause read: one set meanwhile (a newer rate limit, say)
+		// is not lifted unseen.
+		res, now, err := pauses.Lift(ctx, cur.ID, "phonestart pause lift on "+host)
+		if errors.Is(err, fleet.ErrPauseChanged) {
+			return fmt.Errorf("the fleet pause changed while it was read (now geelark %d, until %s): run pause to see it, then lift it again",
+				now.Code, now.Until.UTC().Format(time.RFC3339))
+		}
+		if err != nil {
+			return err
+		}
+		p := res.Lifted
+		if p.ID == "" {
+			fmt.Fprintln(env.Stdout, "no fleet pause to lift")
+			return nil
+		}
+		fmt.Fprintf(env.Stdout, "lifted the fleet pause: geelark %d (%s), set by %s, which would have ended at %s; calls resume now; %s sent back to the queue\n",
+			p.Code, geelark.Lookup(p.Code).Meaning, p.By, p.Until.UTC().Format(time.RFC3339), plural(res.Ran, "parked phone"))
 		return nil
 	}
 	p, on, err := pauses.Fresh(ctx)
@@ -97,7 +114,7 @@ func pauseView(p fleet.Pause, on bool, maxWait time.Duration) pauseJSON {
 		return pauseJSON{}
 	}
 	info := geelark.Lookup(p.Code)
-	v := pauseJSON{Paused: true, Code: p.Code, Meaning: info.Meaning, Msg: p.Msg, Class: info.Class.String(), By: p.By}
+	v := pauseJSON{Paused: true, ID: p.ID, Code: p.Code, Meaning: info.Meaning, Msg: p.Msg, Class: info.Class.String(), By: p.By}
 	until := p.Until.UTC()
 	v.Until = &until
 	if !p.Since.IsZero() {

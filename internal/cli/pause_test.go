@@ -52,7 +52,7 @@ func TestPauseShowsAnAccountWidePause(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
-	pauses := fleet.NewPauses(h.r.Client(t), nil)
+	pauses := h.store().Pauses(nil)
 	probe := time.Now().Add(time.Minute).Truncate(time.Second)
 	p, _, err := pauses.Set(ctx, 41001, "balance not enough, top up", probe)
 	if err != nil {
@@ -69,7 +69,7 @@ func TestPauseShowsAnAccountWidePause(t *testing.T) {
 		}
 	}
 	v := h.pauseJSON(env)
-	want := map[string]any{"paused": true, "code": float64(41001), "meaning": "balance not enough", "class": "account",
+	want := map[string]any{"paused": true, "id": p.ID, "code": float64(41001), "meaning": "balance not enough", "class": "account",
 		"msg": "balance not enough, top up", "by": fleet.Self(), "until": probe.UTC().Format(time.RFC3339Nano),
 		"dead_letter_at": deadAt.Format(time.RFC3339Nano), "since": p.Since.UTC().Format(time.RFC3339Nano)}
 	for k, w := range want {
@@ -92,7 +92,8 @@ func TestPauseLiftLetsTheNextCallOut(t *testing.T) {
 
 	ctx := context.Background()
 	until := time.Now().Add(10 * time.Minute).Truncate(time.Second)
-	if _, _, err := fleet.NewPauses(h.r.Client(t), nil).Set(ctx, 40007, "too many requests", until); err != nil {
+	pz, _, err := h.store().Pauses(nil).Set(ctx, 40007, "too many requests", until)
+	if err != nil {
 		t.Fatal(err)
 	}
 	o := h.mustRun("", "pause")
@@ -101,19 +102,22 @@ func TestPauseLiftLetsTheNextCallOut(t *testing.T) {
 			t.Errorf("pause does not show %q:\n%s", want, o.stdout)
 		}
 	}
-	// The phone is taken and sent back to wait out the pause, uncalled.
+	// The phone is taken and parked to wait out the pause, uncalled.
 	h.mustRun("", "enqueue", "5577000001")
-	eventually(t, 20*time.Second, func() bool { return h.taskState("5577000001") == "retry" },
-		func() string {
-			return fmt.Sprintf("phone is %s, want retry (waiting out the pause)", h.taskState("5577000001"))
-		})
+	eventually(t, 20*time.Second, func() bool {
+		p := h.record("5577000001")
+		return p.State == fleet.StateQueued && p.Waits == pz.ID
+	}, func() string {
+		return fmt.Sprintf("phone is %+v, want queued waiting out pause %s", h.record("5577000001"), pz.ID)
+	})
 	if n := len(startCalls(fake)); n != 0 {
 		t.Fatalf("%d start calls during the pause", n)
 	}
 
 	o = h.mustRun("", "pause", "lift")
-	if !strings.Contains(o.stdout, "lifted the fleet pause: geelark 40007") || !strings.Contains(o.stdout, fleet.Self()) {
-		t.Errorf("pause lift printed %q: want the code and who set it", o.stdout)
+	if !strings.Contains(o.stdout, "lifted the fleet pause: geelark 40007") || !strings.Contains(o.stdout, fleet.Self()) ||
+		!strings.Contains(o.stdout, "1 parked phone sent back to the queue") {
+		t.Errorf("pause lift printed %q: want the code, who set it and the parked phone sent back", o.stdout)
 	}
 	if o := h.mustRun("", "pause"); strings.TrimSpace(o.stdout) != "no fleet pause" {
 		t.Errorf("pause after the lift printed %q", o.stdout)
@@ -129,7 +133,7 @@ func TestPauseLiftLetsTheNextCallOut(t *testing.T) {
 	h.mustRun("", "enqueue", "5577000002")
 	eventually(t, 20*time.Second, func() bool { return fake.Starts("5577000002") == 1 },
 		func() string {
-			return "no call after the lift: phone " + h.taskState("5577000002") + "; log:\n" + w.stderr.String()
+			return "no call after the lift: phone " + h.state("5577000002") + "; log:\n" + w.stderr.String()
 		})
 	assertNoSecret(t, w.stderr.String())
 }

@@ -8,34 +8,38 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/internal/fleet"
 )
 
-// phoneView is what `phone --json` prints.
+// phoneView is what `phone --json` prints: the phone's record, its
+// dead-letter entries and its events still in the stream.
 type phoneView struct {
-	ID      string           `json:"id"`
-	State   string           `json:"state"`
-	Since   time.Time        `json:"since"`
-	Attempt int              `json:"attempt"`
-	Code    int              `json:"code"`
-	Reason  string           `json:"reason"`
-	Msg     string           `json:"msg"`
-	URL     string           `json:"url"`
-	Dead    *fleet.DeadPhone `json:"dead"` // its ledger entry, when dead
-	Boot    *fleet.Boot      `json:"boot"` // its boot record, when booting
-	History []eventJSON      `json:"history"`
-	events  []fleet.Event    // History as read
+	ID       string            `json:"id"`
+	State    string            `json:"state"`
+	Action   string            `json:"action"`
+	Since    time.Time         `json:"since"`
+	Attempt  int               `json:"attempt"`
+	Code     int               `json:"code"`
+	Reason   string            `json:"reason"`
+	Msg      string            `json:"msg"`
+	URL      string            `json:"url"`
+	Due      *time.Time        `json:"due"`   // a scheduled start, a retry or a stop: when it comes due
+	Guard    *time.Time        `json:"guard"` // a ready phone: when the billing guard stops it
+	Requests []string          `json:"requests"`
+	Labels   []string          `json:"labels"`
+	Dead     []fleet.DeadPhone `json:"dead"` // its ledger entries: a failed start, a failed stop
+	Boot     *fleet.Boot       `json:"boot"` // when booting
+	History  []eventJSON       `json:"history"`
+	events   []fleet.Event     // History as read
 }
 
 func runPhone(ctx context.Context, args []string, env Env) error {
 	s := newSettings("phone", env)
 	var rf redisFlags
-	rf.register(s)
+	rf.register(s, redisURL)
 	var asJSON bool
-	s.Bool(&asJSON, "json", "print the state and history as one JSON object")
+	s.Bool(&asJSON, "json", "print the state and history as one JSON object: "+jsonShape(phoneView{}))
 	pos, err := s.parse(args, env.Stdout)
 	if err != nil {
 		return err
@@ -47,18 +51,18 @@ func runPhone(ctx context.Context, args []string, env Env) error {
 	if err := geelark.ValidateID(id); err != nil {
 		return bad("%v", err)
 	}
-	rdb, err := rf.dial(ctx)
+	c, err := rf.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer rdb.Close()
-	v, err := readPhone(ctx, rdb, fleet.NewJournal(rdb, rf.eventsMax), id)
+	defer c.Close()
+	v, err := readPhone(ctx, c.store, id)
 	if err != nil {
 		return err
 	}
 	if v.State == "" {
-		return fmt.Errorf("phone %s: phonestart knows nothing of it: never enqueued here, or nothing happened to it for %v (its state expired)",
-			id, fleet.PhoneTTL)
+		return fmt.Errorf("phone %s: phonestart knows nothing of it: never enqueued here, or it ended more than %v ago (its record expired)",
+			id, c.store.Retention())
 	}
 	if asJSON {
 		return json.NewEncoder(env.Stdout).Encode(v)
@@ -67,44 +71,43 @@ func runPhone(ctx context.Context, args []string, env Env) error {
 	return nil
 }
 
-// readPhone gathers what Redis holds of one phone: its state, its events
-// still in the stream, its ledger entry and its boot record.
-func readPhone(ctx context.Context, rdb redis.UniversalClient, j *fleet.Journal, id string) (phoneView, error) {
-	v := phoneView{ID: id, History: []eventJSON{}}
-	st, err := j.States(ctx, id)
+// readPhone gathers what Redis holds of one phone: its record, its ledger
+// entries and its events still in the stream.
+func readPhone(ctx context.Context, st *fleet.Store, id string) (phoneView, error) {
+	v := phoneView{ID: id, History: []eventJSON{}, Dead: []fleet.DeadPhone{}}
+	p, err := st.Phone(ctx, id)
 	if err != nil {
-		return v, fmt.Errorf("read the state of %s: %w", id, err)
+		return v, fmt.Errorf("read the record of %s: %w", id, err)
 	}
-	if s := st[0]; s.Known() {
-		v.State, v.Since, v.Attempt, v.Code, v.Reason, v.Msg, v.URL = s.State, s.Since, s.Attempt, s.Code, s.Reason, s.Msg, s.URL
+	if p.Known() {
+		v.State, v.Action, v.Since, v.Attempt, v.Code, v.Reason, v.Msg, v.URL = p.State, p.Action, p.Since, p.Attempt, p.Code, p.Reason, p.Msg, p.URL
+		v.Requests, v.Labels = nonNil(p.Requests), nonNil(p.Labels)
+		if !p.Due.IsZero() {
+			v.Due = &p.Due
+		}
+		if !p.Guard.IsZero() {
+			v.Guard = &p.Guard
+		}
+		if p.State == fleet.StateBooting {
+			v.Boot = &p.Boot
+		}
 	}
-	dead, err := fleet.NewLedger(rdb, 0).Get(ctx, id)
+	dead, err := st.Ledger().Get(ctx, id)
 	if err != nil {
 		return v, err
 	}
-	if len(dead) == 1 {
-		v.Dead = &dead[0]
-		if v.State == "" { // dead before phonestart kept states
-			d := dead[0]
-			v.State, v.Since, v.Attempt, v.Code, v.Reason, v.Msg = fleet.StateDead, d.FailedAt, d.Attempts, d.Code, d.Reason, d.Msg
-		}
-	}
-	bt, ok, err := fleet.NewBoots(rdb).Get(ctx, id)
-	if err != nil {
-		return v, err
-	}
-	if ok {
-		v.Boot = &bt
-		if v.State == "" {
-			v.State, v.Since, v.Attempt, v.URL = fleet.StateBooting, bt.StartedAt, bt.Attempt, bt.URL
-		}
+	v.Dead = append(v.Dead, dead...)
+	if v.State == "" && len(dead) > 0 { // its record expired; its entry stays until purged
+		d := dead[0]
+		v.State, v.Action, v.Since, v.Attempt, v.Code, v.Reason, v.Msg = fleet.StateDead, d.Action, d.FailedAt, d.Attempts, d.Code, d.Reason, d.Msg
 	}
 	// The stream is not indexed by phone: read it all (at most
 	// PHONESTART_EVENTS_MAX entries), a page at a time.
+	j := st.Events()
 	for after := "0"; ; {
 		evs, err := j.Read(ctx, after, eventsPage, 0)
 		if err != nil {
-			return v, fmt.Errorf("read the events stream %s: %w", fleet.EventsKey, err)
+			return v, fmt.Errorf("read the events stream %s: %w", st.Space().EventsKey(), err)
 		}
 		for _, e := range evs {
 			after = e.StreamID
@@ -129,13 +132,18 @@ func printPhone(w io.Writer, v phoneView, now time.Time) {
 		if v.URL != "" {
 			fmt.Fprintf(w, ", url %s", v.URL)
 		}
+		if v.Guard != nil {
+			fmt.Fprintf(w, "; the billing guard stops it at %s (%s)", clockTime(*v.Guard, now), ago(now.Sub(*v.Guard)))
+		}
 		fmt.Fprintln(w)
 	case fleet.StateDead:
-		fmt.Fprintf(w, "%s: dead %s, code %d reason %s: %s\n", v.ID, since, v.Code, v.Reason, v.Msg)
+		fmt.Fprintf(w, "%s: dead (its %s failed) %s, code %d reason %s: %s\n", v.ID, v.Action, since, v.Code, v.Reason, v.Msg)
 	case fleet.StateBooting:
 		fmt.Fprintf(w, "%s: booting %s (attempt %d)\n", v.ID, since, v.Attempt)
+	case fleet.StateScheduled:
+		fmt.Fprintf(w, "%s: scheduled %s, due %s\n", v.ID, since, dueText(v.Due, now))
 	case fleet.StateRetry:
-		fmt.Fprintf(w, "%s: waiting to be tried again %s (attempt %d failed", v.ID, since, v.Attempt)
+		fmt.Fprintf(w, "%s: waiting to be tried again %s, due %s (attempt %d failed", v.ID, since, dueText(v.Due, now), v.Attempt)
 		if v.Code != 0 {
 			fmt.Fprintf(w, ", code %d", v.Code)
 		}
@@ -143,15 +151,32 @@ func printPhone(w io.Writer, v phoneView, now time.Time) {
 			fmt.Fprintf(w, ": %s", v.Msg)
 		}
 		fmt.Fprintln(w, ")")
-	default: // queued, purged
+	case fleet.StateStopping:
+		fmt.Fprintf(w, "%s: stopping %s", v.ID, since)
+		if v.Due != nil {
+			fmt.Fprintf(w, ", due %s", dueText(v.Due, now))
+		}
+		fmt.Fprintln(w)
+	default: // queued, sending, cancelled, stopped
 		fmt.Fprintf(w, "%s: %s %s\n", v.ID, v.State, since)
 	}
-	if d := v.Dead; d != nil {
-		fmt.Fprintf(w, "dead-letter entry: code %d reason %s after %s, failed %s, options %s: %s\n",
-			d.Code, d.Reason, plural(d.Attempts, "attempt"), clockTime(d.FailedAt, now), optionsText(d.Options), d.Msg)
+	if len(v.Labels) > 0 || len(v.Requests) > 0 {
+		fmt.Fprintf(w, "requests: %s", strings.Join(v.Requests, " "))
+		if len(v.Labels) > 0 {
+			fmt.Fprintf(w, " (labels %s)", strings.Join(v.Labels, " "))
+		}
+		fmt.Fprintln(w)
+	}
+	for _, d := range v.Dead {
+		fmt.Fprintf(w, "dead-letter entry (%s): code %d reason %s after %s, failed %s", d.Action,
+			d.Code, d.Reason, plural(d.Attempts, "attempt"), clockTime(d.FailedAt, now))
+		if d.Action == fleet.ActionStart {
+			fmt.Fprintf(w, ", options %s", optionsText(d.Options))
+		}
+		fmt.Fprintf(w, ": %s\n", d.Msg)
 	}
 	if b := v.Boot; b != nil {
-		fmt.Fprintf(w, "boot: started %s (attempt %d), given up at %s", clockTime(b.StartedAt, now), b.Attempt, clockTime(b.Deadline, now))
+		fmt.Fprintf(w, "boot: started %s, given up at %s", clockTime(b.StartedAt, now), clockTime(b.Deadline, now))
 		if b.Seen != "" {
 			fmt.Fprintf(w, ", GeeLark last reported %s", b.Seen)
 		}
@@ -168,6 +193,14 @@ func printPhone(w io.Writer, v phoneView, now time.Time) {
 	writeEvents(w, v.events)
 }
 
+// dueText says when something is due: its time, and how far off.
+func dueText(t *time.Time, now time.Time) string {
+	if t == nil {
+		return "now"
+	}
+	return clockTime(*t, now) + " (" + ago(now.Sub(*t)) + ")"
+}
+
 // clockTime shows t in UTC: the time of day when it is today, else the
 // date too.
 func clockTime(t, now time.Time) string {
@@ -178,7 +211,8 @@ func clockTime(t, now time.Time) string {
 	return t.Format(time.DateTime) + " UTC"
 }
 
-// ago is d rounded for a person: 40s, 2m, 3h10m, 2d.
+// ago is d rounded for a person: 40s ago, 2m ago, 3h10m ago, 2d ago; in 2h
+// for a time to come.
 func ago(d time.Duration) string {
 	switch {
 	case d < 0:

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
 	"github.com/phonestart/phonestart/geelark"
@@ -29,21 +28,25 @@ const (
 // A code that means the deployment is set up wrong (geelark.CodeInfo.Setup:
 // credentials, IP whitelist, API access, permissions) is a configuration
 // error (exit 2) naming the code and what to fix; it never pauses the fleet,
-// since only this process may be set up wrong. What is not the setup's
-// fault (no answer, a timeout, HTTP 5xx, a rate limit, a transient code) is
-// retried with backoff, each retry logged. A rate-limit pause in force is
+// since only this process may be set up wrong. So is a GEELARK_BASE_URL
+// that leads elsewhere: another server answered (HTTP 404, HTML, JSON of
+// another shape), or TLS cannot work with it (a certificate refused, a
+// plain-http server behind https). What is not the setup's fault (no
+// answer, a timeout, HTTP 5xx, a rate limit, a transient code, a host that
+// does not resolve, other TLS trouble) is retried with backoff, each retry
+// logged, saying which it is. A rate-limit pause in force is
 // waited out before the call: a call during a lockout prolongs it.
 //
 // Once GeeLark accepts the call, a fleet pause for a code that can be one
 // worker's own problem (geelark.CodeInfo.PerWorker: stale credentials, an
 // address not whitelisted) was left by a worker since fixed or gone: it is
 // lifted, and logged. checkAPI returns false, nil when ctx ends first.
-func checkAPI(ctx context.Context, api *geelark.Client, rdb redis.UniversalClient, lf *limitFlags, log *zap.Logger) (bool, error) {
-	budget, err := lf.budget(rdb, fleet.EndpointList)
+func checkAPI(ctx context.Context, api *geelark.Client, store *fleet.Store, lf *limitFlags, log *zap.Logger) (bool, error) {
+	budget, err := lf.budget(store.Redis(), store.Space(), fleet.EndpointList)
 	if err != nil {
 		return false, err
 	}
-	pauses := fleet.NewPauses(rdb, nil)
+	pauses := store.Pauses(nil)
 	if !waitRateLimit(ctx, pauses, log) {
 		return false, nil
 	}
@@ -62,6 +65,12 @@ func checkAPI(ctx context.Context, api *geelark.Client, rdb redis.UniversalClien
 		if isAPI {
 			info = geelark.Lookup(ae.Code)
 		}
+		var (
+			fe *geelark.ForeignReplyError
+			te *geelark.TLSError
+			re *geelark.ResolveError
+		)
+		isTLS := errors.As(err, &te)
 		switch {
 		case err == nil:
 			log.Info("GeeLark accepts the credentials")
@@ -69,6 +78,10 @@ func checkAPI(ctx context.Context, api *geelark.Client, rdb redis.UniversalClien
 			return true, nil
 		case isAPI && info.Setup:
 			return false, setupError(ae, info)
+		case errors.As(err, &fe):
+			return false, foreignError(api.BaseURL(), fe)
+		case isTLS && (te.PlainHTTP || te.Certificate):
+			return false, tlsError(api.BaseURL(), te)
 		case errors.Is(err, geelark.ErrInvalidRequest):
 			return false, err
 		case isAPI && info.Class != geelark.ClassTransient && info.Class != geelark.ClassUnknown &&
@@ -83,12 +96,18 @@ func checkAPI(ctx context.Context, api *geelark.Client, rdb redis.UniversalClien
 		}
 		d := checkBackoff(try)
 		what := "cannot reach GeeLark to check the credentials"
-		if isAPI {
+		switch {
+		case isAPI:
 			// A rate limit is waited out: a call during a 40014 lockout
 			// prolongs it.
 			d = max(d, info.RetryAfter(time.Now()))
 			what = fmt.Sprintf("GeeLark answered the credentials check with %d (%s), which is not the credentials' fault",
 				ae.Code, info.Meaning)
+		case errors.As(err, &re):
+			// DNS trouble passes; a mistyped host shows in every line.
+			what = fmt.Sprintf("cannot resolve %s (GEELARK_BASE_URL)", re.Host)
+		case isTLS:
+			what = fmt.Sprintf("TLS problem with GEELARK_BASE_URL = %s, the TLS handshake with %s failed", api.BaseURL(), te.Host)
 		}
 		log.Warn(fmt.Sprintf("%s; retrying in %s", what, d.Round(time.Millisecond)),
 			zap.Error(err), zap.Int("try", try+1), zap.Duration("retry_in", d))
@@ -119,6 +138,35 @@ func setupError(ae *geelark.APIError, info geelark.CodeInfo) error {
 	}
 	return bad("GeeLark refused the start-up check with code %d, %s%s; check %s, then start again (traceId %s)",
 		ae.Code, info.Meaning, said, info.Fix, ae.TraceID)
+}
+
+// foreignError is the exit-2 error of a base URL where another server than
+// GeeLark's API answered: what came back, and what to fix.
+func foreignError(base string, fe *geelark.ForeignReplyError) error {
+	ctype := "no content type"
+	if fe.ContentType != "" {
+		ctype = "content type " + fe.ContentType
+	}
+	why := ""
+	if fe.Err != nil {
+		why = ": " + fe.Err.Error()
+	}
+	return bad("GEELARK_BASE_URL = %s is not GeeLark's API: the start-up check (POST %s) got HTTP %d with %s, "+
+		"not GeeLark's JSON reply%s; set GEELARK_BASE_URL to GeeLark's API (%s), then start again",
+		base, geelark.ListPath, fe.StatusCode, ctype, why, geelark.DefaultBaseURL)
+}
+
+// tlsError is the exit-2 error of an https base URL whose server TLS
+// cannot reach: waiting will not change its certificate or make it speak
+// TLS.
+func tlsError(base string, te *geelark.TLSError) error {
+	if te.PlainHTTP {
+		return bad("TLS problem with GEELARK_BASE_URL = %s: the server at %s answered in plain HTTP, not TLS; "+
+			"use http:// for a server without TLS, or GeeLark's API (%s)", base, te.Host, geelark.DefaultBaseURL)
+	}
+	return bad("TLS problem with GEELARK_BASE_URL = %s: the server's certificate is refused: %v; "+
+		"check the host in GEELARK_BASE_URL (GeeLark's API is %s) and this machine's CA certificates",
+		base, te.Err, geelark.DefaultBaseURL)
 }
 
 // waitRateLimit waits out a rate-limit pause in force (40007, 40014), read
@@ -152,19 +200,14 @@ func liftPerWorkerPause(ctx context.Context, pauses *fleet.Pauses, log *zap.Logg
 		return
 	}
 	by := "start-up check of " + fleet.Self()
-	lifted, on, err := pauses.Lift(ctx, by)
-	if err != nil {
-		log.Warn("cannot lift the fleet pause in Redis", zap.Int("code", p.Code), zap.Error(err))
-		return
-	}
+	// Only the pause read: one set in between (a rate limit, say) stays.
+	res, _, err := pauses.Lift(ctx, p.ID, by)
 	switch {
-	case on && !geelark.Lookup(lifted.Code).PerWorker:
-		// Another pause was set in between, e.g. a rate limit: put it back.
-		if _, _, err := pauses.Set(ctx, lifted.Code, lifted.Msg, lifted.Until); err != nil {
-			log.Warn("cannot restore the fleet pause in Redis", zap.Int("code", lifted.Code), zap.Error(err))
-		}
-	case on:
+	case errors.Is(err, fleet.ErrPauseChanged):
+	case err != nil:
+		log.Warn("cannot lift the fleet pause in Redis", zap.Int("code", p.Code), zap.Error(err))
+	case res.Lifted.ID != "":
 		log.Info(fmt.Sprintf("lifted the fleet pause for geelark %d (%s), set by %s: GeeLark accepts this process's calls",
-			lifted.Code, geelark.Lookup(lifted.Code).Meaning, lifted.By), zap.Int("code", lifted.Code), zap.String("lifted_by", by))
+			p.Code, geelark.Lookup(p.Code).Meaning, p.By), zap.Int("code", p.Code), zap.String("lifted_by", by))
 	}
 }

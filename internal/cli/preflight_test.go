@@ -3,10 +3,13 @@ package cli_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,10 +43,12 @@ func runWorkerFor(env map[string]string, d time.Duration) outcome {
 	return outcome{code: code, stdout: stdout.String(), stderr: stderr.String()}
 }
 
-// assertNoFleetPause checks that nothing paused the fleet.
+// assertNoFleetPause checks that nothing paused the fleet, nor began an
+// account-wide streak of refusals.
 func (h *harness) assertNoFleetPause() {
 	h.t.Helper()
-	n, err := h.r.Client(h.t).Exists(context.Background(), fleet.PauseKey, fleet.BlockedKey).Result()
+	sp := fleet.MustSpace("")
+	n, err := h.r.Client(h.t).Exists(context.Background(), sp.Key("pause"), sp.Key("blocked")).Result()
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -80,8 +85,8 @@ func TestWorkerWithABadKeyExitsTwoNamingIt(t *testing.T) {
 	if calls := fake.Calls(); len(calls) != 1 || calls[0].Path != geelark.ListPath {
 		t.Errorf("the fake saw %d calls, want the one list call of the check: %+v", len(calls), calls)
 	}
-	if s := h.taskState("5577000001"); s != "pending" {
-		t.Errorf("the refused worker took the phone: it is %s, want pending", s)
+	if p := h.record("5577000001"); p.State != fleet.StateQueued || p.Attempt != 0 {
+		t.Errorf("the refused worker took the phone: it is %s after %d attempts, want queued", p.State, p.Attempt)
 	}
 	h.assertNoFleetPause()
 }
@@ -146,8 +151,8 @@ func TestWorkerRetriesTheCheckUntilGeeLarkAnswers(t *testing.T) {
 	const retrying = "cannot reach GeeLark to check the credentials; retrying in "
 	eventually(t, 20*time.Second, func() bool { return strings.Count(w.stderr.String(), retrying) >= 2 },
 		func() string { return "no two retries in the log:\n" + w.stderr.String() })
-	if s := h.taskState("5577000001"); s != "pending" {
-		t.Fatal("the worker took a phone before its start-up check passed")
+	if p := h.record("5577000001"); p.State != fleet.StateQueued || p.Attempt != 0 {
+		t.Fatalf("the worker took a phone before its start-up check passed: it is %s after %d attempts", p.State, p.Attempt)
 	}
 
 	fake := geelarktest.New(geelarktest.Config{AppID: "test-app", APIKey: secretKey})
@@ -215,7 +220,7 @@ func TestAPassedCheckLiftsAPerWorkerPause(t *testing.T) {
 	h := newHarness(t)
 	fake := geelarktest.NewServer(geelarktest.Config{AppID: "test-app", APIKey: secretKey})
 	t.Cleanup(fake.Close)
-	pauses := fleet.NewPauses(h.r.Client(t), nil)
+	pauses := h.store().Pauses(nil)
 	if _, _, err := pauses.Set(context.Background(), 40003, "signature verification failed", time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +244,7 @@ func TestCheckWaitsOutARateLimitPause(t *testing.T) {
 	h := newHarness(t)
 	fake := geelarktest.NewServer(geelarktest.Config{AppID: "test-app", APIKey: secretKey})
 	t.Cleanup(fake.Close)
-	pauses := fleet.NewPauses(h.r.Client(t), nil)
+	pauses := h.store().Pauses(nil)
 	if _, _, err := pauses.Set(context.Background(), 40014, "hourly limit exceeded", time.Now().Add(2*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
@@ -278,4 +283,188 @@ func TestCheckRetriesServerErrors(t *testing.T) {
 		}
 	}
 	h.assertNoFleetPause()
+}
+
+// answering is an HTTP server that answers every request with status,
+// content type and body, and counts the requests.
+func answering(t *testing.T, status int, ctype, body string) (*httptest.Server, *atomic.Int32) {
+	t.Helper()
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.Header().Set("Content-Type", ctype)
+		w.WriteHeader(status)
+		io.WriteString(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &n
+}
+
+// A base URL that leads to another server than GeeLark's API is a
+// configuration mistake: the worker exits 2 at once, naming
+// GEELARK_BASE_URL and what came back, instead of retrying it forever as
+// GeeLark being unreachable.
+func TestWorkerWithABaseURLThatIsNotGeeLarkExitsTwo(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name         string
+		status       int
+		ctype, body  string
+		wantInStderr []string
+	}{
+		{"404", 404, "text/html", "<html><body>404 Not Found</body></html>",
+			[]string{"HTTP 404", "text/html"}},
+		{"an HTML page", 200, "text/html; charset=utf-8", "<!doctype html><html><title>Welcome to nginx!</title></html>",
+			[]string{"HTTP 200", "text/html"}},
+		{"JSON of another shape", 200, "application/json", `{"status":"UP","components":{"db":"UP"}}`,
+			[]string{"HTTP 200", "application/json"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			srv, requests := answering(t, tt.status, tt.ctype, tt.body)
+			h.mustRun("", "enqueue", "5577000001")
+			env := h.with(map[string]string{
+				"GEELARK_BASE_URL": srv.URL, "GEELARK_APP_ID": "test-app", "GEELARK_API_KEY": secretKey,
+				"PHONESTART_LOG_FORMAT": "json", "PHONESTART_ADMIN_ADDR": "off",
+			})
+			o := runWorkerFor(env, 10*time.Second)
+			t.Logf("%s", o.stderr)
+			if o.code != 2 {
+				t.Fatalf("worker against a server that is not GeeLark (%s): want exit 2 within 10s, got %v", tt.name, o)
+			}
+			for _, want := range append([]string{"GEELARK_BASE_URL", srv.URL, "not GeeLark's API"}, tt.wantInStderr...) {
+				if !strings.Contains(o.stderr, want) {
+					t.Errorf("the error does not name %q:\n%s", want, o.stderr)
+				}
+			}
+			if strings.Contains(o.stderr, "retrying in") {
+				t.Errorf("the worker retried a wrong base URL:\n%s", o.stderr)
+			}
+			if n := requests.Load(); n != 1 {
+				t.Errorf("the server saw %d requests, want the one of the check", n)
+			}
+			if p := h.record("5577000001"); p.State != fleet.StateQueued || p.Attempt != 0 {
+				t.Errorf("the refused worker took the phone: it is %s after %d attempts, want queued", p.State, p.Attempt)
+			}
+			assertNoSecret(t, o.stdout+o.stderr)
+			h.assertNoFleetPause()
+		})
+	}
+}
+
+// A host that does not resolve may resolve later (DNS trouble passes): the
+// check is retried, and each warning names the host and the variable.
+func TestWorkerRetriesAHostThatDoesNotResolve(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.mustRun("", "enqueue", "5577000001")
+	w := h.startWorker(h.with(map[string]string{
+		"GEELARK_BASE_URL": "https://openapi.geelark.invalid", "GEELARK_TOKEN": secretToken,
+		"PHONESTART_LOG_FORMAT": "json", "PHONESTART_ADMIN_ADDR": "off",
+	}))
+	const retrying = "cannot resolve openapi.geelark.invalid (GEELARK_BASE_URL); retrying in "
+	eventually(t, 20*time.Second, func() bool { return strings.Count(w.stderr.String(), retrying) >= 2 },
+		func() string { return "no two retries naming the host in the log:\n" + w.stderr.String() })
+	if code := w.stop(); code != 0 {
+		t.Fatalf("worker stopped while retrying exited %d:\n%s", code, w.stderr)
+	}
+	for _, l := range logLines(t, w.stderr.String()) {
+		if msg, _ := l["msg"].(string); strings.HasPrefix(msg, retrying) && l["level"] != "warn" {
+			t.Errorf("retry line %v is not a warning", l)
+		}
+	}
+	if p := h.record("5577000001"); p.State != fleet.StateQueued || p.Attempt != 0 {
+		t.Errorf("the phone is %s after %d attempts, want queued: the check never passed", p.State, p.Attempt)
+	}
+	assertNoSecret(t, w.stderr.String())
+}
+
+// TLS trouble with an https base URL is named as such: a plain-http server
+// behind https, or a certificate the machine does not trust, exits 2.
+func TestWorkerWithTLSTroubleExitsTwoNamingIt(t *testing.T) {
+	t.Parallel()
+	plain, _ := answering(t, 200, "application/json", `{"code":0,"data":{"total":0,"items":[]}}`)
+	untrusted := httptest.NewTLSServer(http.NotFoundHandler())
+	t.Cleanup(untrusted.Close)
+	tests := []struct {
+		name, base string
+		want       []string
+	}{
+		{"https to a plain-http server", strings.Replace(plain.URL, "http://", "https://", 1),
+			[]string{"TLS", "GEELARK_BASE_URL", "answered in plain HTTP", "http://"}},
+		{"untrusted certificate", untrusted.URL,
+			[]string{"TLS", "GEELARK_BASE_URL", "certificate", "x509"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			o := runWorkerFor(h.with(map[string]string{
+				"GEELARK_BASE_URL": tt.base, "GEELARK_TOKEN": secretToken,
+				"PHONESTART_LOG_FORMAT": "json", "PHONESTART_ADMIN_ADDR": "off",
+			}), 10*time.Second)
+			t.Logf("%s", o.stderr)
+			if o.code != 2 {
+				t.Fatalf("%s: want exit 2 within 10s, got %v", tt.name, o)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(o.stderr, want) {
+					t.Errorf("the error does not say %q:\n%s", want, o.stderr)
+				}
+			}
+			assertNoSecret(t, o.stdout+o.stderr)
+		})
+	}
+}
+
+// adminBase waits for the worker's "admin server listening" line and
+// returns the admin server's base URL.
+func adminBase(t *testing.T, w *backgroundWorker) string {
+	t.Helper()
+	var base string
+	eventually(t, 10*time.Second, func() bool {
+		for _, l := range logLines(t, w.stderr.String()) {
+			if l["msg"] == "admin server listening" {
+				base = strings.TrimSuffix(fmt.Sprint(l["metrics"]), "/metrics")
+				return true
+			}
+		}
+		return false
+	}, func() string { return "no admin server in the worker log:\n" + w.stderr.String() })
+	return base
+}
+
+// A worker still checking GeeLark at start-up takes no phone, and its
+// /readyz says so; once the check passes it is ready.
+func TestReadyzIsUnreadyUntilTheStartUpCheckPasses(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	fake := geelarktest.NewServer(geelarktest.Config{AppID: "test-app", APIKey: secretKey})
+	t.Cleanup(fake.Close)
+	// Two failed checks: the first retry comes after 0.75s at least, the
+	// second after 1.5s more.
+	fake.FailNext(2, geelarktest.Fault{Kind: geelarktest.Fault500})
+	env := h.workerEnv(fake)
+	env["PHONESTART_ADMIN_ADDR"] = "127.0.0.1:0"
+	w := h.startWorker(env)
+	base := adminBase(t, w)
+	readyz := func() (int, string) {
+		resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(base + "/readyz")
+		if err != nil {
+			t.Fatalf("GET /readyz: %v", err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, strings.TrimSpace(string(b))
+	}
+	if code, body := readyz(); code != 503 || !strings.Contains(body, "start-up check of GeeLark not yet passed") {
+		t.Errorf("/readyz during the start-up check: %d %q, want 503 naming the check", code, body)
+	}
+	eventually(t, 20*time.Second, func() bool { code, _ := readyz(); return code == 200 },
+		func() string { return "/readyz not ready after the check; log:\n" + w.stderr.String() })
+	if !strings.Contains(w.stderr.String(), "GeeLark accepts the credentials") {
+		t.Errorf("ready without the check passing:\n%s", w.stderr)
+	}
 }

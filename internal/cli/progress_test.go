@@ -7,6 +7,7 @@ import (
 )
 
 func TestProgressBarRedrawsOneLineAndEndsIt(t *testing.T) {
+	t.Parallel()
 	var out strings.Builder
 	now := time.Unix(0, 0)
 	bar := newProgressBar(&out, func() time.Time { return now })
@@ -31,6 +32,7 @@ func TestProgressBarRedrawsOneLineAndEndsIt(t *testing.T) {
 }
 
 func TestProgressBarEndsItsLineWhenCutShort(t *testing.T) {
+	t.Parallel()
 	var out strings.Builder
 	bar := newProgressBar(&out, time.Now)
 	bar.update(10, 2000)

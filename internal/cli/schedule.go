@@ -7,11 +7,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
-	"github.com/phonestart/phonestart/enqueue"
 	"github.com/phonestart/phonestart/internal/fleet"
+	"github.com/phonestart/phonestart/internal/redisconn"
 	"github.com/phonestart/phonestart/schedule"
 )
 
@@ -30,13 +29,13 @@ func runSchedule(ctx context.Context, args []string, env Env) error {
 	var asJSON bool
 	s.String(&file, "file", "PHONESTART_SCHEDULES", "", "the schedules file (YAML)")
 	if sub != "list" {
-		rf.register(s)
+		rf.register(s, redisEnqueue)
 		af.register(s)
 		lf.register(s)
 		s.String(&logFormat, "log-format", "PHONESTART_LOG_FORMAT", "auto", "json, console, or auto")
 	}
 	if sub == "run" {
-		s.Bool(&asJSON, "json", "print the tick's report as JSON")
+		s.Bool(&asJSON, "json", "print the tick's report as "+jsonShape(schedule.TickReport{}))
 	}
 	pos, err := s.parse(args, env.Stdout)
 	if err != nil {
@@ -79,17 +78,18 @@ func runSchedule(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	defer log.Sync()
-	rdb, err := rf.dial(ctx)
+	c, err := rf.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer rdb.Close()
+	defer c.Close()
+	redisconn.Watch(c.rdb, redisconn.WatchConfig{Addr: redisconn.Describe(rf.url), Logger: log})
 	fired := f.Schedules
 	if sub == "run" {
 		sc, _ := f.Find(name)
 		fired = []*schedule.Schedule{sc}
 	}
-	r, err := newScheduleRunner(rdb, &rf, fired, &af, &lf, log)
+	r, err := newScheduleRunner(c, fired, &af, &lf, log)
 	if err != nil {
 		return err
 	}
@@ -99,16 +99,23 @@ func runSchedule(ctx context.Context, args []string, env Env) error {
 		if err != nil {
 			return err
 		}
-		if asJSON {
-			return json.NewEncoder(env.Stdout).Encode(rep)
-		}
-		if sc.Action == schedule.ActionStop {
+		switch {
+		case asJSON:
+			if err := json.NewEncoder(env.Stdout).Encode(rep); err != nil {
+				return err
+			}
+		case sc.Action == schedule.ActionStop:
 			fmt.Fprintf(env.Stdout, "schedule %s: selected %d, stopping %d, %s cancelled, %s\n", sc.Name, rep.Selected,
 				rep.Enqueued, plural(rep.CancelledStarts, "waiting start"), plural(rep.Duplicates, "duplicate"))
-			return nil
+		default:
+			fmt.Fprintf(env.Stdout, "schedule %s: selected %d, enqueued %d, %s\n",
+				sc.Name, rep.Selected, rep.Enqueued, plural(rep.Duplicates, "duplicate"))
 		}
-		fmt.Fprintf(env.Stdout, "schedule %s: selected %d, enqueued %d, %s\n",
-			sc.Name, rep.Selected, rep.Enqueued, plural(rep.Duplicates, "duplicate"))
+		// A selection matching nothing is most likely a group or tag
+		// renamed at GeeLark: a failure to whoever ran it by hand.
+		if rep.Fired && sc.Select != nil && rep.Selected == 0 {
+			return fmt.Errorf("schedule %s: its selection (%s) matched no phone", sc.Name, sc.SelectText())
+		}
 		return nil
 	}
 	// Only selections call GeeLark: check it answers them before the
@@ -121,7 +128,7 @@ func runSchedule(ctx context.Context, args []string, env Env) error {
 		if err != nil {
 			return err
 		}
-		if ok, err := checkAPI(ctx, api, rdb, &lf, log); !ok {
+		if ok, err := checkAPI(ctx, api, c.store, &lf, log); !ok {
 			return err // nil: stopped during the check
 		}
 		break
@@ -131,12 +138,8 @@ func runSchedule(ctx context.Context, args []string, env Env) error {
 
 // newScheduleRunner returns a Runner for the schedules that will fire;
 // only selections need the API, and so credentials.
-func newScheduleRunner(rdb *redis.Client, rf *redisFlags, fired []*schedule.Schedule, af *apiFlags, lf *limitFlags, log *zap.Logger) (*schedule.Runner, error) {
-	enq, err := enqueue.New(enqueue.Config{Redis: rdb, MinReplicas: rf.minReplicas, EventsMax: rf.eventsMax})
-	if err != nil {
-		return nil, err
-	}
-	cfg := schedule.Config{Redis: rdb, Enqueue: enq, Logger: log}
+func newScheduleRunner(c *conn, fired []*schedule.Schedule, af *apiFlags, lf *limitFlags, log *zap.Logger) (*schedule.Runner, error) {
+	cfg := schedule.Config{Redis: c.rdb, Enqueue: c.enq, Logger: log}
 	for _, sc := range fired {
 		if sc.Select == nil {
 			continue
@@ -145,9 +148,9 @@ func newScheduleRunner(rdb *redis.Client, rf *redisFlags, fired []*schedule.Sche
 		if err != nil {
 			return nil, err
 		}
-		b, err := fleet.NewBudget(rdb, fleet.BudgetConfig{Endpoint: "list", PerMinute: lf.perMinute, PerHour: lf.perHour})
+		b, err := lf.budget(c.rdb, c.store.Space(), fleet.EndpointList)
 		if err != nil {
-			return nil, bad("%v", err)
+			return nil, err
 		}
 		cfg.Lister, cfg.ListBudget = api, b
 		break

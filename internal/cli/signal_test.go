@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/phonestart/phonestart/geelark/geelarktest"
-	"github.com/phonestart/phonestart/tasks"
+	"github.com/phonestart/phonestart/internal/fleet"
 )
 
 // process is `phonestart worker` running as a subprocess.
@@ -90,14 +90,12 @@ func (p *process) running(t *testing.T) bool {
 }
 
 func TestSIGTERMDuringACallLosesNoPhone(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	fake := geelarktest.NewServer(geelarktest.Config{Token: secretToken, Latency: 2 * time.Second})
 	t.Cleanup(fake.Close)
 	ids := phoneIDs("5577", 300)
-	o := h.mustRun(strings.Join(ids, "\n"), "enqueue", "--json", "--file", "-")
-	if o.stdout != `{"enqueued":300,"duplicates":0}`+"\n" {
-		t.Fatalf("enqueue printed %q", o.stdout)
-	}
+	wantEnqueued(t, h.mustRun(strings.Join(ids, "\n"), "enqueue", "--json", "--file", "-").stdout, 300, 0)
 
 	// With a batch wait of 5s the first 200 phones fill a call at once and
 	// the other 100 wait for more: SIGTERM finds a call in flight and phones
@@ -131,8 +129,9 @@ func TestSIGTERMDuringACallLosesNoPhone(t *testing.T) {
 		t.Errorf("worker took %v to stop, shutdown timeout %v", took, shutdownTimeout)
 	}
 
-	// No phone lost: each is started or back in the queue, none stuck
-	// active. Phones of the calls made were answered before the exit.
+	// No phone lost: each is started (booting or ready) or back in the
+	// queue, none stuck in a call. Phones of the calls made were answered
+	// before the exit.
 	firstCalls := fake.Calls()
 	inCall := map[string]bool{}
 	for _, c := range firstCalls {
@@ -141,14 +140,14 @@ func TestSIGTERMDuringACallLosesNoPhone(t *testing.T) {
 		}
 	}
 	byState := map[string]int{}
-	for _, id := range ids {
-		s := h.taskState(id)
+	for _, p := range h.records(ids...) {
+		s := p.State
 		byState[s]++
 		switch {
-		case s != "completed" && s != "pending" && s != "retry":
-			t.Errorf("phone %s is %s after SIGTERM, want completed, pending or retry", id, s)
-		case inCall[id] && s != "completed":
-			t.Errorf("phone %s was in a call the worker waited for, but is %s", id, s)
+		case !started(s) && s != fleet.StateQueued && s != fleet.StateRetry:
+			t.Errorf("phone %s is %s after SIGTERM, want booting, ready, queued or retry", p.ID, s)
+		case inCall[p.ID] && !started(s):
+			t.Errorf("phone %s was in a call the worker waited for, but is %s", p.ID, s)
 		}
 	}
 	t.Logf("after SIGTERM: %d calls, phones %v", len(firstCalls), byState)
@@ -165,12 +164,14 @@ func TestSIGTERMDuringACallLosesNoPhone(t *testing.T) {
 		"PHONESTART_RETRY_BASE": "10ms", "PHONESTART_RETRY_MAX": "50ms", "PHONESTART_LOG_FORMAT": "json",
 	}))
 	eventually(t, 90*time.Second, func() bool {
-		q, err := h.insp.GetQueueInfo(tasks.Queue)
-		return err == nil && q.Completed == len(ids) &&
-			q.Pending+q.Active+q.Scheduled+q.Retry+q.Archived == 0
+		for _, p := range h.records(ids...) {
+			if !started(p.State) {
+				return false
+			}
+		}
+		return true
 	}, func() string {
-		q, err := h.insp.GetQueueInfo(tasks.Queue)
-		return fmt.Sprintf("queue %+v (%v); worker log:\n%s", q, err, w.stderr)
+		return fmt.Sprintf("status %v; worker log:\n%s", h.status(), w.stderr)
 	})
 	t.Logf("the second worker finished in %v", time.Since(began).Round(time.Millisecond))
 	if code := w.stop(); code != 0 {
@@ -180,7 +181,7 @@ func TestSIGTERMDuringACallLosesNoPhone(t *testing.T) {
 	for _, id := range ids {
 		switch n := fake.Starts(id); {
 		case n == 0:
-			t.Errorf("phone %s completed but never started", id)
+			t.Errorf("phone %s is started but GeeLark never started it", id)
 		case n > 1:
 			twice++
 		}
@@ -191,6 +192,7 @@ func TestSIGTERMDuringACallLosesNoPhone(t *testing.T) {
 }
 
 func TestIdleWorkerExitsZeroOnSIGINT(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	fake := geelarktest.NewServer(geelarktest.Config{Token: secretToken})
 	t.Cleanup(fake.Close)

@@ -14,8 +14,7 @@ func TestStatusCountsPhonesByState(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	h.mustRun("", "enqueue", "5577001", "5577002", "5577003")
-	want := map[string]int{"pending": 3, "scheduled": 0, "retry": 0, "active": 0, "dead": 0, "booting": 0,
-		"stop_pending": 0, "stop_scheduled": 0, "stop_retry": 0, "stop_active": 0}
+	want := map[string]int{"queued": 3, "scheduled": 0, "retry": 0, "sending": 0, "booting": 0, "stopping": 0, "dead": 0, "started": 0}
 	if c := h.status(); !maps.Equal(c, want) {
 		t.Fatalf("status --json after an enqueue: %v, want %v", c, want)
 	}
@@ -26,8 +25,21 @@ func TestStatusCountsPhonesByState(t *testing.T) {
 		t.Fatalf("status --json after enqueue --in: %v, want %v", c, want)
 	}
 
+	// One phone of each state a worker's calls lead to.
+	h.mustRun("", "enqueue", "5577006", "5577007", "5577008", "5577009", "5577010")
+	h.claim(fleet.ActionStart, "5577006")
+	h.retry(fleet.ActionStart, 47002, "out of resources", "5577007")
+	h.booting("", "5577008")
+	h.ready("", "5577009")
+	h.die(fleet.ActionStart, 42001, "cloud phone does not exist", "5577010")
+	h.mustRun("", "stop", "5577011")
+	want = map[string]int{"queued": 3, "scheduled": 2, "retry": 1, "sending": 1, "booting": 1, "stopping": 1, "dead": 1, "started": 2}
+	if c := h.status(); !maps.Equal(c, want) {
+		t.Fatalf("status --json after calls: %v, want %v", c, want)
+	}
+
 	o := h.mustRun("", "status")
-	for _, line := range []string{"pending    3", "scheduled  2", "retry      0", "active     0", "dead       0"} {
+	for _, line := range []string{"queued     3", "scheduled  2", "retry      1", "sending    1", "booting    1", "stopping   1", "dead       1"} {
 		if !strings.Contains(o.stdout, line) {
 			t.Errorf("status printed %q, want a line %q", o.stdout, line)
 		}
@@ -37,9 +49,7 @@ func TestStatusCountsPhonesByState(t *testing.T) {
 func TestStatusOfAnEmptyRedis(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	// Before the first enqueue asynq knows no phonestart queue.
-	want := map[string]int{"pending": 0, "scheduled": 0, "retry": 0, "active": 0, "dead": 0, "booting": 0,
-		"stop_pending": 0, "stop_scheduled": 0, "stop_retry": 0, "stop_active": 0}
+	want := map[string]int{"queued": 0, "scheduled": 0, "retry": 0, "sending": 0, "booting": 0, "stopping": 0, "dead": 0, "started": 0}
 	if c := h.status(); !maps.Equal(c, want) {
 		t.Fatalf("status --json of an empty Redis: %v, want %v", c, want)
 	}
@@ -59,8 +69,7 @@ func TestStatusShowsTheLearnedFirstCheck(t *testing.T) {
 	if o := h.mustRun("", "status"); strings.Contains(o.stdout, "boot check") {
 		t.Fatalf("status of a fleet that learned nothing printed %q", o.stdout)
 	}
-	b := fleet.NewBoots(h.r.Client(t))
-	if _, err := b.Learn(context.Background(), time.Now(), fleet.Checks{Poll: 10 * time.Second},
+	if _, err := h.store().Learn(context.Background(), time.Now(), fleet.Checks{Poll: 10 * time.Second},
 		fleet.Observed{First: 100, FirstOldest: 51 * time.Second}); err != nil {
 		t.Fatal(err)
 	}

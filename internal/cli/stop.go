@@ -7,7 +7,6 @@ import (
 	"io"
 
 	"github.com/phonestart/phonestart/enqueue"
-	"github.com/phonestart/phonestart/internal/queueadmin"
 	"github.com/phonestart/phonestart/schedule"
 )
 
@@ -15,10 +14,10 @@ import (
 func runStop(ctx context.Context, args []string, env Env) error {
 	s := newSettings("stop", env)
 	var rf redisFlags
-	rf.register(s)
+	rf.register(s, redisEnqueue)
 	var asJSON bool
 	tg := target{verb: "stop"}
-	s.Bool(&asJSON, "json", `print {"stopped":N,"cancelled_starts":M,"duplicates":K}`)
+	s.Bool(&asJSON, "json", `print {"request":"...","stopped":N,"cancelled_starts":M,"duplicates":K}`)
 	tg.register(s, "2026-11-26T19:00:00+01:00")
 	args, err := s.parse(args, env.Stdout)
 	if err != nil {
@@ -31,53 +30,29 @@ func runStop(ctx context.Context, args []string, env Env) error {
 	if err := req.Validate(); err != nil {
 		return bad("%v; nothing was stopped", err)
 	}
-	rdb, err := rf.dial(ctx)
+	c, err := rf.open(ctx)
 	if err != nil {
 		return fmt.Errorf("%w; nothing was stopped", err)
 	}
-	defer rdb.Close()
-	enq, err := enqueue.New(enqueue.Config{Redis: rdb, MinReplicas: rf.minReplicas})
-	if err != nil {
-		return err
-	}
-	rep, err := enq.Stop(ctx, req)
+	defer c.Close()
+	rep, err := c.enq.Stop(ctx, req)
 	if err != nil {
 		return fmt.Errorf("%v (%d stops enqueued before the error; stopping again is safe)", err, rep.Stopped)
 	}
 	if asJSON {
 		return json.NewEncoder(env.Stdout).Encode(struct {
-			Stopped         int `json:"stopped"`
-			CancelledStarts int `json:"cancelled_starts"`
-			Duplicates      int `json:"duplicates"`
-		}{rep.Stopped, rep.CancelledStarts, len(rep.Duplicates)})
+			Request         string `json:"request"`
+			Stopped         int    `json:"stopped"`
+			CancelledStarts int    `json:"cancelled_starts"`
+			Duplicates      int    `json:"duplicates"`
+		}{rep.Request, rep.Stopped, rep.CancelledStarts, len(rep.Duplicates)})
 	}
-	fmt.Fprintf(env.Stdout, "stopping %s, %s cancelled, %s\n", plural(rep.Stopped, "phone"),
+	fmt.Fprintf(env.Stdout, "request %s: stopping %s, %s cancelled, %s\n", rep.Request, plural(rep.Stopped, "phone"),
 		plural(rep.CancelledStarts, "waiting start"), plural(len(rep.Duplicates), "duplicate"))
 	if len(rep.Duplicates) > 0 {
 		fmt.Fprintf(env.Stdout, "already pending, scheduled, retrying or stopping: %s\n", listSome(rep.Duplicates, 10))
 	}
 	return nil
-}
-
-// withStops is `status --json`: the start counts as they always were, and
-// the stop tasks by state as stop_<state>. Flat numbers, not an object, so
-// that a reader of the counts as a map of numbers keeps working.
-type withStops struct {
-	queueadmin.Counts
-	StopPending   int `json:"stop_pending"`
-	StopScheduled int `json:"stop_scheduled"`
-	StopRetry     int `json:"stop_retry"`
-	StopActive    int `json:"stop_active"`
-}
-
-func newWithStops(c queueadmin.Counts, s queueadmin.StopCounts) withStops {
-	return withStops{Counts: c, StopPending: s.Pending, StopScheduled: s.Scheduled, StopRetry: s.Retry, StopActive: s.Active}
-}
-
-// printStops writes the stop line of `status`.
-func printStops(w io.Writer, c queueadmin.StopCounts) {
-	fmt.Fprintf(w, "stopping   %d (pending %d, scheduled %d, retry %d, active %d)\n",
-		c.Total(), c.Pending, c.Scheduled, c.Retry, c.Active)
 }
 
 // printCancelledStops tells an enqueue that it cancelled waiting stops.

@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -12,28 +11,50 @@ import (
 	"github.com/phonestart/phonestart/internal/fleet"
 )
 
+// stopJSON is what `stop --json` prints.
+type stopJSON struct {
+	Request         string `json:"request"`
+	Stopped         int    `json:"stopped"`
+	CancelledStarts int    `json:"cancelled_starts"`
+	Duplicates      int    `json:"duplicates"`
+}
+
+// wantStopped checks that `stop --json` printed exactly
+// {"request":ID,"stopped":N,"cancelled_starts":M,"duplicates":K} with
+// these counts, and returns the request.
+func wantStopped(t *testing.T, stdout string, stopped, cancelledStarts, dups int) string {
+	t.Helper()
+	var v stopJSON
+	dec := json.NewDecoder(strings.NewReader(stdout))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil || !fleet.ValidRequestID(v.Request) || !strings.HasPrefix(stdout, `{"request":"`) ||
+		v.Stopped != stopped || v.CancelledStarts != cancelledStarts || v.Duplicates != dups {
+		t.Fatalf("stop --json printed %q (%v), want a request with %d stopped, %d cancelled starts, %d duplicates",
+			stdout, err, stopped, cancelledStarts, dups)
+	}
+	return v.Request
+}
+
 // A stop cancels the phone's waiting start and says so.
 func TestStopCancelsWaitingStarts(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	h.mustRun("", "enqueue", "--in", "1h", "5577001")
-	o := h.mustRun("", "stop", "--json", "5577001", "5577002", "5577002")
-	if got := strings.TrimSpace(o.stdout); got != `{"stopped":2,"cancelled_starts":1,"duplicates":1}` {
-		t.Fatalf("stop --json printed %s", got)
-	}
+	wantStopped(t, h.mustRun("", "stop", "--json", "5577001", "5577002", "5577002").stdout, 2, 1, 1)
 	c := h.status()
-	if c["scheduled"] != 0 || c["stop_pending"] != 2 {
-		t.Fatalf("status after stop: %v, want the start gone and 2 stops pending", c)
+	if c["scheduled"] != 0 || c["stopping"] != 2 {
+		t.Fatalf("status after stop: %v, want the start gone and 2 stopping", c)
 	}
-	o = h.mustRun("", "stop", "--in", "2h", "5577001", "5577003")
+	before := time.Now()
+	o := h.mustRun("", "stop", "--in", "2h", "5577001", "5577003")
 	if !strings.Contains(o.stdout, "stopping 1 phone, 0 waiting starts cancelled, 1 duplicate") {
 		t.Errorf("stop printed %q", o.stdout)
 	}
-	if c := h.status(); c["stop_scheduled"] != 1 {
-		t.Errorf("status after stop --in: %v, want 1 stop scheduled", c)
+	if p := h.record("5577003"); p.State != fleet.StateStopping || p.Due.Before(before.Add(2*time.Hour-time.Second)) {
+		t.Errorf("after stop --in 2h: phone 5577003 is %s, due %v; want stopping in 2h", p.State, p.Due)
 	}
-	if o := h.mustRun("", "status"); !strings.Contains(o.stdout, "stopping   3 (pending 2, scheduled 1, retry 0, active 0)") {
-		t.Errorf("status printed %q", o.stdout)
+	if o := h.mustRun("", "status"); !strings.Contains(o.stdout, "stopping   3") {
+		t.Errorf("status printed %q, want a line stopping   3", o.stdout)
 	}
 }
 
@@ -52,7 +73,7 @@ func TestStopRefusesBadInput(t *testing.T) {
 			t.Errorf("%q: %v, want exit 2 with a message", args, o)
 		}
 	}
-	if c := h.status(); c["stop_pending"]+c["stop_scheduled"] != 0 {
+	if c := h.status(); c["stopping"] != 0 {
 		t.Errorf("status %v: something was stopped", c)
 	}
 }
@@ -61,22 +82,20 @@ func TestStopRefusesBadInput(t *testing.T) {
 func TestDeadStopIsRequeuedAsAStop(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	ledger := fleet.NewLedger(h.r.Client(t), 0)
-	ctx := context.Background()
-	if err := ledger.Add(ctx, fleet.DeadPhone{ID: "5577009", Action: fleet.ActionStop, Code: 43005, Reason: fleet.ReasonGeeLark,
-		Msg: "executing a task", Attempts: 10, FailedAt: time.Now()}); err != nil {
-		t.Fatal(err)
+	h.mustRun("", "stop", "5577009")
+	h.die(fleet.ActionStop, 43005, "executing a task", "5577009")
+	dead := h.deadList()
+	if len(dead) != 1 || dead[0].ID != "5577009" || dead[0].Action != "stop" || dead[0].Code != 43005 {
+		t.Fatalf("dead list --json: %+v, want one entry with action stop", dead)
 	}
-	var dead []map[string]any
-	if err := json.Unmarshal([]byte(h.mustRun("", "dead", "list", "--json").stdout), &dead); err != nil {
-		t.Fatal(err)
-	}
-	if len(dead) != 1 || dead[0]["action"] != "stop" {
-		t.Fatalf("dead list --json: %v, want one entry with action stop", dead)
+	o := h.mustRun("", "dead", "list")
+	if lines := strings.Split(strings.TrimSpace(o.stdout), "\n"); len(lines) != 2 ||
+		strings.Fields(lines[0])[1] != "ACTION" || strings.Fields(lines[1])[1] != "stop" {
+		t.Fatalf("dead list printed %q, want an ACTION column saying stop", o.stdout)
 	}
 	h.mustRun("", "dead", "requeue", "5577009")
-	if c := h.status(); c["stop_pending"] != 1 || c["pending"] != 0 || c["dead"] != 0 {
-		t.Fatalf("status after requeue: %v, want one stop pending, no start", c)
+	if c := h.status(); c["stopping"] != 1 || c["queued"] != 0 || c["dead"] != 0 {
+		t.Fatalf("status after requeue: %v, want one stopping, no start", c)
 	}
 }
 
@@ -88,8 +107,8 @@ func TestStartCancelsStopAndStopScheduleRuns(t *testing.T) {
 	if o := h.mustRun("", "enqueue", "5577001"); !strings.Contains(o.stdout, "cancelled the waiting stops of 1 phone") {
 		t.Errorf("enqueue printed %q", o.stdout)
 	}
-	if c := h.status(); c["stop_scheduled"] != 0 || c["pending"] != 1 {
-		t.Fatalf("status %v: want the stop gone, the start pending", c)
+	if c := h.status(); c["stopping"] != 0 || c["queued"] != 1 {
+		t.Fatalf("status %v: want the stop gone, the start queued", c)
 	}
 	file := filepath.Join(t.TempDir(), "schedules.yaml")
 	yaml := "schedules:\n  - name: evening\n    action: stop\n    cron: \"0 19 * * *\"\n    ids: [\"5577001\", \"5577002\"]\n"
@@ -103,7 +122,7 @@ func TestStartCancelsStopAndStopScheduleRuns(t *testing.T) {
 	if !strings.Contains(o.stdout, "schedule evening: selected 2, stopping 2, 1 waiting start cancelled, 0 duplicates") {
 		t.Errorf("schedule run printed %q", o.stdout)
 	}
-	if c := h.status(); c["stop_pending"] != 2 || c["pending"] != 0 {
-		t.Errorf("status %v: want 2 stops pending, no start", c)
+	if c := h.status(); c["stopping"] != 2 || c["queued"] != 0 {
+		t.Errorf("status %v: want 2 stopping, no start", c)
 	}
 }

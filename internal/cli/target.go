@@ -8,15 +8,17 @@ import (
 // target is what enqueue and stop are asked about: phones, from arguments
 // or a file, and when (--at or --in; now without either).
 type target struct {
-	verb     string // "start" or "stop", for help and messages
-	at, file string
-	in       time.Duration
+	verb       string // "start" or "stop", for help and messages
+	at, file   string
+	skipHeader bool
+	in         time.Duration
 }
 
 func (t *target) register(s *settings, example string) {
 	s.String(&t.at, "at", "", "", t.verb+" at this RFC 3339 time, e.g. "+example)
 	s.Duration(&t.in, "in", "", 0, t.verb+" this long from now, e.g. 90m", nil)
 	s.String(&t.file, "file", "", "", "read IDs from this file, one per line (# comments, blank lines allowed); - reads standard input")
+	s.Bool(&t.skipHeader, "skip-header", skipHeaderUsage)
 }
 
 // resolve checks the flags and returns the phone IDs (args, or the file's)
@@ -44,8 +46,10 @@ func (t *target) resolve(s *settings, args []string, stdin io.Reader, done strin
 	switch {
 	case t.file != "" && len(args) > 0:
 		return nil, at, 0, bad("give phone IDs as arguments or with --file, not both")
+	case t.skipHeader && t.file == "":
+		return nil, at, 0, bad("--skip-header without --file")
 	case t.file != "":
-		if ids, err = readIDs(t.file, stdin); err != nil {
+		if ids, err = readIDs(t.file, stdin, t.skipHeader); err != nil {
 			return nil, at, 0, bad("%v; nothing was %s", err, done)
 		}
 	}

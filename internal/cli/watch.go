@@ -12,13 +12,11 @@ import (
 
 	"github.com/phonestart/phonestart/internal/logging"
 
-	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/internal/fleet"
 	"github.com/phonestart/phonestart/internal/queueadmin"
-	"github.com/phonestart/phonestart/tasks"
 )
 
 // Terminal escapes: clear the screen, move home, clear to the end of the
@@ -33,9 +31,9 @@ const (
 // watch prints the fleet's status every second until ctx is done: redrawn in
 // place on a terminal, as blocks one after another otherwise. A Redis error
 // is shown in the block and retried at the next tick.
-func watch(ctx context.Context, out io.Writer, rdb *redis.Client, adm *queueadmin.Admin) error {
+func watch(ctx context.Context, out io.Writer, c *conn) error {
 	tty := logging.IsTerminal(out)
-	v := &watcher{rdb: rdb, adm: adm, insp: asynq.NewInspectorFromRedisClient(rdb)}
+	v := &watcher{rdb: c.rdb, sp: c.store.Space(), adm: c.adm}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	if tty {
@@ -64,9 +62,9 @@ func watch(ctx context.Context, out io.Writer, rdb *redis.Client, adm *queueadmi
 // watcher remembers what the rates and the dead-letter breakdown need
 // between frames.
 type watcher struct {
-	rdb  *redis.Client
-	adm  *queueadmin.Admin
-	insp *asynq.Inspector
+	rdb *redis.Client
+	sp  fleet.Space
+	adm *queueadmin.Admin
 
 	started []sample    // phones started in total, over the last minute
 	byCode  map[int]int // dead phones by code, nil until read
@@ -87,13 +85,8 @@ func (v *watcher) frame(ctx context.Context, b *strings.Builder, now time.Time) 
 		return
 	}
 	printCounts(b, c)
-	if sc, err := v.adm.StopCounts(ctx); err == nil {
-		printStops(b, sc)
-	}
-	if n, err := v.startedTotal(); err == nil {
-		fmt.Fprintf(b, "started    %s\n", v.rate(now, n))
-	}
-	used, limit, err := fleet.BudgetUsed(ctx, v.rdb, fleet.EndpointStart, now)
+	fmt.Fprintf(b, "started    %s\n", v.rate(now, c.Started))
+	used, limit, err := fleet.BudgetUsed(ctx, v.rdb, v.sp, fleet.EndpointStart, now)
 	switch {
 	case err != nil:
 		fmt.Fprintf(b, "api budget cannot read: %v\n", err)
@@ -106,7 +99,7 @@ func (v *watcher) frame(ctx context.Context, b *strings.Builder, now time.Time) 
 		}
 		b.WriteString("\n")
 	}
-	p, on, err := fleet.CurrentPause(ctx, v.rdb, now)
+	p, on, err := fleet.CurrentPause(ctx, v.rdb, v.sp, now)
 	switch {
 	case err != nil:
 		fmt.Fprintf(b, "pause      cannot read: %v\n", err)
@@ -116,21 +109,6 @@ func (v *watcher) frame(ctx context.Context, b *strings.Builder, now time.Time) 
 		fmt.Fprintln(b, "pause      none")
 	}
 	v.printDead(ctx, b, c.Dead, now)
-}
-
-// startedTotal is the number of phones ever started: asynq counts every
-// processed task and every failed one, and a phone sent back to wait out a
-// pause is neither.
-func (v *watcher) startedTotal() (int, error) {
-	queues, err := v.insp.Queues()
-	if err != nil || !slices.Contains(queues, tasks.Queue) {
-		return 0, err
-	}
-	q, err := v.insp.GetQueueInfo(tasks.Queue)
-	if err != nil {
-		return 0, err
-	}
-	return q.ProcessedTotal - q.FailedTotal, nil
 }
 
 // rate adds a sample and describes the phones started in the last minute,

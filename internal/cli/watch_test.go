@@ -23,6 +23,7 @@ func (h *harness) runFor(d time.Duration, stdin string, args ...string) outcome 
 }
 
 func TestStatusWatchPrintsABlockEverySecondUntilInterrupted(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	fake := geelarktest.NewServer(geelarktest.Config{AppID: "test-app", APIKey: secretKey})
 	t.Cleanup(fake.Close)
@@ -35,7 +36,7 @@ func TestStatusWatchPrintsABlockEverySecondUntilInterrupted(t *testing.T) {
 		"GEELARK_BASE_URL": fake.URL, "GEELARK_APP_ID": "test-app", "GEELARK_API_KEY": secretKey,
 		"PHONESTART_BATCH_WAIT": "50ms", "PHONESTART_LOG_FORMAT": "json", "PHONESTART_ADMIN_ADDR": "off",
 	}))
-	eventually(t, 30*time.Second, func() bool { c := h.status(); return c["dead"] == 3 && c["active"]+c["pending"] == 0 },
+	eventually(t, 30*time.Second, func() bool { c := h.status(); return c["dead"] == 3 && c["sending"]+c["queued"] == 0 },
 		func() string { return fmt.Sprintf("status %v; worker log:\n%s", h.status(), w.stderr) })
 
 	o := h.runFor(2500*time.Millisecond, "", "status", "--watch")
@@ -50,7 +51,7 @@ func TestStatusWatchPrintsABlockEverySecondUntilInterrupted(t *testing.T) {
 	}
 	last := o.stdout[strings.LastIndex(o.stdout, "phonestart status "):]
 	for _, want := range []string{
-		"pending    0", "dead       3", "stopping   0", "started    ", "a minute", "api budget ", "pause      none",
+		"queued     0", "dead       3", "stopping   0", "started    ", "a minute", "api budget ", "pause      none",
 		"dead by code", "42001       2  cloud phone does not exist", "43004       1  cloud phone has expired",
 	} {
 		if !strings.Contains(last, want) {
@@ -64,6 +65,7 @@ func TestStatusWatchPrintsABlockEverySecondUntilInterrupted(t *testing.T) {
 
 // Piped, enqueue draws no progress bar, however many IDs it reads.
 func TestEnqueueOfALargeFileDrawsNoBarWhenPiped(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	var ids strings.Builder
 	for i := range 1500 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -94,7 +95,7 @@ func runWorker(ctx context.Context, args []string, env Env) error {
 	var wf workerFlags
 	var lf limitFlags
 	var cf callbackFlags
-	rf.register(s)
+	rf.register(s, redisRecords)
 	af.register(s)
 	wf.register(s)
 	lf.register(s)
@@ -129,21 +130,24 @@ func runWorker(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	rdb, err := rf.dial(ctx)
+	c, err := rf.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer rdb.Close()
+	defer c.Close()
+	rdb, sp := c.rdb, c.store.Space()
+	redisconn.Watch(rdb, redisconn.WatchConfig{Addr: redisconn.Describe(rf.url), Logger: log})
 	cfg := wf.config()
 	cfg.Redis, cfg.API, cfg.Logger, cfg.EventsMax = rdb, api, log, rf.eventsMax
-	if cfg.Limiter, err = lf.limiter(rdb, log); err != nil {
+	cfg.Namespace, cfg.Retention = sp.Name(), rf.retention
+	if cfg.Limiter, err = lf.limiter(rdb, sp, log); err != nil {
 		return err
 	}
 	cfg.Status, cfg.CallTimeout = api, af.callTimeout
-	if cfg.StatusLimiter, err = lf.budget(rdb, fleet.EndpointStatus); err != nil {
+	if cfg.StatusLimiter, err = lf.budget(rdb, sp, fleet.EndpointStatus); err != nil {
 		return err
 	}
-	if cfg.StopLimiter, err = lf.budget(rdb, fleet.EndpointStop); err != nil {
+	if cfg.StopLimiter, err = lf.budget(rdb, sp, fleet.EndpointStop); err != nil {
 		return err
 	}
 	var reg *prometheus.Registry // nil: no admin server, no metrics
@@ -157,20 +161,22 @@ func runWorker(ctx context.Context, args []string, env Env) error {
 	}
 	log.Info("connecting", zap.String("redis", redisconn.Describe(rf.url)), zap.String("api", api.BaseURL()),
 		zap.String("auth", api.AuthMode()))
+	var checked atomic.Bool // /readyz: unready until the start-up check passed
 	if reg != nil {
 		// An address asked for must work; the default may be taken by
 		// another worker on the same machine, which is no reason not to run.
 		explicit := s.set["admin-addr"] || strings.TrimSpace(env.Getenv("PHONESTART_ADMIN_ADDR")) != ""
-		stop, err := startAdmin(adminserver.Config{Addr: wf.adminAddr, Redis: rdb, Gatherer: reg,
-			Logger: log.Named("admin"), Callbacks: callbacks}, explicit)
+		stop, err := startAdmin(adminserver.Config{Addr: wf.adminAddr, Redis: rdb, Namespace: sp.Name(), Gatherer: reg,
+			Logger: log.Named("admin"), Callbacks: callbacks, Checked: checked.Load}, explicit)
 		if err != nil {
 			return err
 		}
 		defer stop()
 	}
-	if ok, err := checkAPI(ctx, api, rdb, &lf, log); !ok {
+	if ok, err := checkAPI(ctx, api, c.store, &lf, log); !ok {
 		return err // nil: stopped during the check
 	}
+	checked.Store(true)
 	return w.Run(ctx)
 }
 
@@ -212,6 +218,7 @@ var workerVars = map[string]string{
 	"Concurrency": "PHONESTART_CONCURRENCY", "MaxAttempts": "PHONESTART_MAX_ATTEMPTS",
 	"RetryBase": "PHONESTART_RETRY_BASE", "RetryMax": "PHONESTART_RETRY_MAX", "MaxWait": "PHONESTART_MAX_WAIT",
 	"ShutdownTimeout": "PHONESTART_SHUTDOWN_TIMEOUT", "CallTimeout": "GEELARK_CALL_TIMEOUT",
+	"Namespace": "PHONESTART_NAMESPACE", "Retention": "PHONESTART_RETENTION",
 	"DeadRetention": "PHONESTART_DEAD_RETENTION", "BootPoll": "PHONESTART_BOOT_POLL",
 	"MaxRuntime": "PHONESTART_MAX_RUNTIME",
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/geelark/geelarktest"
+	"github.com/phonestart/phonestart/internal/fleet"
 )
 
 // workerEnv is the environment of a fast worker against fake in key mode.
@@ -25,6 +26,7 @@ func (h *harness) workerEnv(fake *geelarktest.Server) map[string]string {
 }
 
 func TestWorkerDeadLetterRequeueAndPurge(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	fake := geelarktest.NewServer(geelarktest.Config{AppID: "test-app", APIKey: secretKey})
 	t.Cleanup(fake.Close)
@@ -40,14 +42,16 @@ func TestWorkerDeadLetterRequeueAndPurge(t *testing.T) {
 	began := time.Now()
 	h.mustRun("", append([]string{"enqueue"}, all...)...)
 
-	w := h.startWorker(h.workerEnv(fake))
+	env := h.workerEnv(fake)
+	env["PHONESTART_BOOT_POLL"] = "200ms" // the fake's phones are up at once
+	w := h.startWorker(env)
 	settled := func() bool {
 		c := h.status()
-		if c["pending"]+c["scheduled"]+c["retry"]+c["active"] != 0 || c["dead"] != len(dead) {
+		if total(c) != len(dead) || c["dead"] != len(dead) {
 			return false
 		}
-		for _, id := range append([]string{flaky}, good...) {
-			if h.taskState(id) != "completed" {
+		for _, p := range h.records(append([]string{flaky}, good...)...) {
+			if p.State != fleet.StateReady {
 				return false
 			}
 		}
@@ -73,8 +77,9 @@ func TestWorkerDeadLetterRequeueAndPurge(t *testing.T) {
 	for _, d := range list {
 		ids = append(ids, d.ID)
 		lo, hi := began.Truncate(time.Second).Add(-time.Second), time.Now().Add(time.Second)
-		if d.Code != 42001 || d.Msg == "" || d.Attempts != 1 || d.FailedAt.Before(lo) || d.FailedAt.After(hi) {
-			t.Errorf("dead phone %+v: want code 42001, a message, 1 attempt, failed at within [%v, %v]", d, lo, hi)
+		if d.Action != fleet.ActionStart || d.Code != 42001 || d.Reason != fleet.ReasonGeeLark || d.Msg == "" || d.Attempts != 1 ||
+			d.FailedAt.Before(lo) || d.FailedAt.After(hi) {
+			t.Errorf("dead phone %+v: want a start, code 42001 from GeeLark, a message, 1 attempt, failed at within [%v, %v]", d, lo, hi)
 		}
 	}
 	if slices.Sort(ids); !slices.Equal(ids, dead) {
@@ -102,7 +107,7 @@ func TestWorkerDeadLetterRequeueAndPurge(t *testing.T) {
 	if got := len(h.deadList()); got != len(dead) {
 		t.Fatalf("after refused requeues and purges: %d dead phones, want %d", got, len(dead))
 	}
-	if c := h.status(); c["dead"] != len(dead) || c["pending"]+c["scheduled"]+c["retry"]+c["active"] != 0 {
+	if c := h.status(); c["dead"] != len(dead) || total(c) != len(dead) {
 		t.Fatalf("after refused requeues and purges: status %v", c)
 	}
 
@@ -113,9 +118,9 @@ func TestWorkerDeadLetterRequeueAndPurge(t *testing.T) {
 		t.Fatalf("dead requeue printed %q", o.stdout)
 	}
 	eventually(t, 60*time.Second, func() bool {
-		return fake.Starts(dead[0]) == 1 && h.taskState(dead[0]) == "completed"
+		return fake.Starts(dead[0]) == 1 && h.state(dead[0]) == fleet.StateReady
 	}, func() string {
-		return fmt.Sprintf("requeued phone %s: %d starts, task %s", dead[0], fake.Starts(dead[0]), h.taskState(dead[0]))
+		return fmt.Sprintf("requeued phone %s: %d starts, %s", dead[0], fake.Starts(dead[0]), h.state(dead[0]))
 	})
 	for _, d := range h.deadList() {
 		if d.ID == dead[0] {
@@ -127,7 +132,7 @@ func TestWorkerDeadLetterRequeueAndPurge(t *testing.T) {
 	}
 
 	// Purge the rest.
-	o = h.mustRun("", "dead", "purge", "--all")
+	o = h.mustRun("", "dead", "purge", "--all", "--yes")
 	if !strings.Contains(o.stdout, fmt.Sprintf("purged %d phones", len(dead)-1)) {
 		t.Fatalf("dead purge --all printed %q", o.stdout)
 	}
@@ -164,8 +169,10 @@ func assertCallLog(t *testing.T, log string, calls []geelarktest.Call) {
 		}
 		s, _ := line["trace_id"].(string)
 		n, _ := line["n"].(float64)
-		_, hasLatency := line["latency"].(float64)
-		if s == "" || n == 0 || !hasLatency {
+		// A duration as Go writes it, as in the console format: "81ms".
+		latency, _ := line["latency"].(string)
+		_, err := time.ParseDuration(latency)
+		if s == "" || n == 0 || err != nil {
 			t.Errorf("call log line %v: want trace_id, n and latency", line)
 		}
 		if _, ok := line["ids"]; ok {

@@ -2,260 +2,217 @@ package fleet
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
-
-	"github.com/phonestart/phonestart/geelark"
-	"github.com/redis/go-redis/v9"
 )
 
-// Keys of the boots: phones whose start GeeLark accepted and that are not
-// yet confirmed usable. bootingKey scores each by when it is next due for a
-// check; bootKey(id) holds its record.
-const bootingKey = Prefix + "booting"
+// Boot checks. A phone GeeLark accepted is StateBooting, in the booting
+// index scored by when it is next due for a check. Any worker claims the
+// due ones (ClaimBoots), which bumps each record's version; the settle of
+// the check (SettleBoots) takes effect only for a phone still booting at
+// that version, so a worker whose claim lapsed, and was taken over, cannot
+// settle a boot a second time.
 
-func bootKey(id string) string { return Prefix + "boot:" + id }
-
-// Verdicts a GeeLark callback can give on a boot.
-const (
-	VerdictReady  = "ready"
-	VerdictFailed = "failed"
-)
-
-// Boot is one booting phone: started, not yet confirmed usable. It holds
-// no worker slot: it is a record in Redis that any worker checks when due.
-type Boot struct {
-	ID        string               `json:"id"`
-	Attempt   int                  `json:"attempt"` // the start attempt that booted it, from 1
-	Options   geelark.StartOptions `json:"options"`
-	URL       string               `json:"url,omitempty"`
-	StartedAt time.Time            `json:"started_at"`
-	Deadline  time.Time            `json:"deadline"` // still Starting after it: failed to boot
-	// Verdict is set by a GeeLark callback: VerdictReady or VerdictFailed.
-	Verdict string `json:"verdict,omitempty"`
-	// Seen is the state the last status check reported ("" before one).
-	Seen string `json:"seen,omitempty"`
-	// StopAfter, when positive, is how long after it is ready the phone
-	// is stopped (the start's stop-after; 0: the worker's max runtime).
-	StopAfter time.Duration `json:"stop_after,omitempty"`
-	// FirstCheck is the fleet's first-check age in force when the phone
-	// was first checked (0 before that): see Checks.
-	FirstCheck time.Duration `json:"first_check,omitempty"`
-}
-
-// Boots is the set of booting phones, shared by every worker.
-type Boots struct{ rdb redis.UniversalClient }
-
-// NewBoots returns the boots kept in rdb.
-func NewBoots(rdb redis.UniversalClient) *Boots { return &Boots{rdb: rdb} }
-
-// Begin records boots, each first due at due.
-func (b *Boots) Begin(ctx context.Context, due time.Time, boots ...Boot) error {
-	if len(boots) == 0 {
-		return nil
-	}
-	pipe := b.rdb.Pipeline()
-	for _, bt := range boots {
-		v, err := json.Marshal(bt)
-		if err != nil {
-			return err
-		}
-		pipe.Set(ctx, bootKey(bt.ID), v, 0)
-		pipe.ZAdd(ctx, bootingKey, redis.Z{Score: float64(due.UnixMilli()), Member: bt.ID})
-		pipe.HSet(ctx, sinceKey, bt.ID, sinceValue(bt))
-	}
-	_, err := pipe.Exec(ctx)
-	return err
-}
-
-// claimBoots takes up to ARGV[2] IDs due at ARGV[1] whose age has reached
-// the first check (a poll, ARGV[4], more for a phone checked before), and
-// makes them due again at ARGV[3], so that no other worker takes them
-// meanwhile. A due phone younger than that is made due when it reaches it.
-// The first check is the learned one in KEYS[3], within ARGV[4] and
-// ARGV[5] (ms); a phone without a start in KEYS[2] (it has a callback's
-// verdict) is taken at once. It returns the IDs and the first check. At
-// most 50 rounds of ARGV[2] phones are looked at in one call. When no phone
-// is booting, KEYS[2] is emptied of any entry a lost write left behind.
-var claimBoots = redis.NewScript(`
-local now, n, lo, hi = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local first = tonumber(redis.call("HGET", KEYS[3], "first") or "") or lo
+// claimBootsScript takes up to ARGV[8] phones due at now whose age has
+// reached the first check (the poll, ARGV[10], more for a phone checked
+// before), and makes them due again at ARGV[9], so that no other worker
+// takes them meanwhile; each claimed record's version is bumped. A due
+// phone younger than that is made due when it reaches it. The first check
+// is the learned one (pace key), within ARGV[10] and ARGV[11] (ms); a
+// phone with a callback's verdict is taken at once. It returns the first
+// check, then ID and record of each phone claimed. At most 50 rounds of
+// ARGV[8] phones are looked at in one call.
+var claimBootsScript = script(`
+local n, lease, lo, hi = tonumber(ARGV[8]), ARGV[9], tonumber(ARGV[10]), tonumber(ARGV[11])
+local first = tonumber(redis.call("HGET", P .. "booting:pace", "first") or "") or lo
 first = math.max(lo, math.min(hi, first))
-local out = {}
+local out = {first}
+local taken = 0
 for round = 1, 50 do
-  local ids = redis.call("ZRANGEBYSCORE", KEYS[1], "-inf", now, "LIMIT", 0, n)
+  local ids = redis.call("ZRANGEBYSCORE", P .. "booting", "-inf", NOW, "LIMIT", 0, n)
   if #ids == 0 then break end
   for _, id in ipairs(ids) do
-    local since, checked = string.match(redis.call("HGET", KEYS[2], id) or "", "^(%d+)(c?)$")
-    local at = 0
-    if since then
-      at = tonumber(since) + first
-      if checked == "c" then at = at + lo end
-    end
-    if at > now then
-      redis.call("ZADD", KEYS[1], at, id)
+    local k = P .. "phone:" .. id
+    local v = redis.call("HMGET", k, "st", "bt_at", "bt_fc", "bt_seen", "bt_v")
+    if v[1] ~= "booting" then
+      redis.call("ZREM", P .. "booting", id)
     else
-      redis.call("ZADD", KEYS[1], ARGV[3], id)
-      out[#out + 1] = id
-      if #out == n then return {out, first} end
+      local at = 0
+      if not v[5] then
+        at = (tonumber(v[2] or "") or 0) + first
+        if (tonumber(v[3] or "") or 0) > 0 or (v[4] and v[4] ~= "") then at = at + lo end
+      end
+      if at > NOW then
+        redis.call("ZADD", P .. "booting", at, id)
+      else
+        redis.call("ZADD", P .. "booting", lease, id)
+        redis.call("HINCRBY", k, "ver", 1)
+        out[#out + 1] = id
+        out[#out + 1] = redis.call("HGETALL", k)
+        taken = taken + 1
+        if taken == n then flush() return out end
+      end
     end
   end
 end
-if #out == 0 and redis.call("ZCARD", KEYS[1]) == 0 then
-  redis.call("DEL", KEYS[2])
-end
-return {out, first}`)
+flush()
+return out`)
 
-// Claim returns up to n boots due at now and at least as old as the
-// fleet's first check (see Checks), and holds them for lease: no other
-// worker claims them until then. It also returns the first check in force.
-func (b *Boots) Claim(ctx context.Context, now time.Time, n int, lease time.Duration, c Checks) ([]Boot, time.Duration, error) {
+// ClaimBoots returns up to n booting phones due now and at least as old as
+// the fleet's first check (see Checks), and holds them for lease: no other
+// worker claims them until then. It also returns the first check in
+// force.
+func (s *Store) ClaimBoots(ctx context.Context, n int, lease time.Duration, c Checks) ([]Phone, time.Duration, error) {
+	now := s.Now()
 	lo, hi := c.bounds()
-	v, err := claimBoots.Run(ctx, b.rdb, []string{bootingKey, sinceKey, paceKey},
-		now.UnixMilli(), n, now.Add(lease).UnixMilli(), lo, hi).Slice()
+	v, err := s.run(ctx, claimBootsScript, now, n, now.Add(lease).UnixMilli(), lo, hi)
 	if err != nil {
 		return nil, 0, err
 	}
-	if len(v) != 2 {
-		return nil, 0, fmt.Errorf("fleet: claim of boots answered %d values, want 2", len(v))
+	a, _ := v.([]any)
+	if len(a) == 0 {
+		return nil, 0, fmt.Errorf("fleet: claim of boots answered nothing")
 	}
-	raw, _ := v[0].([]any)
-	ms, _ := v[1].(int64)
-	first := time.Duration(ms) * time.Millisecond
-	if len(raw) == 0 {
-		return nil, first, nil
+	msFirst, _ := a[0].(int64)
+	var out []Phone
+	for i := 1; i+1 < len(a); i += 2 {
+		id, _ := a[i].(string)
+		fields, _ := a[i+1].([]any)
+		out = append(out, phoneOf(id, pairs(fields)))
 	}
-	ids := make([]string, 0, len(raw))
-	for _, id := range raw {
-		if s, ok := id.(string); ok {
-			ids = append(ids, s)
-		}
-	}
-	boots, err := b.get(ctx, ids)
-	return boots, first, err
+	return out, time.Duration(msFirst) * time.Millisecond, nil
 }
 
-func (b *Boots) get(ctx context.Context, ids []string) ([]Boot, error) {
-	pipe := b.rdb.Pipeline()
-	cmds := make([]*redis.StringCmd, len(ids))
-	for i, id := range ids {
-		cmds[i] = pipe.Get(ctx, bootKey(id))
+// Where a boot settle takes a booting phone.
+const (
+	// BootReady: GeeLark reports it Started (or a callback said so).
+	BootReady = "ready"
+	// BootLater: check it again at Due.
+	BootLater = "later"
+	// BootRetry: it failed to boot; started again as a new attempt at Due,
+	// by a new task.
+	BootRetry = "retry"
+	// BootDead: it failed to boot and its attempts ran out.
+	BootDead = "dead"
+)
+
+// BootSettle is a check's word on one claimed phone.
+type BootSettle struct {
+	ID string
+	// Ver is the record's version as the claim left it.
+	Ver int64
+	To  string
+	// Reason, Code and Msg say why a boot failed.
+	Reason string
+	Code   int
+	Msg    string
+	// Due is the next check (BootLater) or when the new start is due
+	// (BootRetry).
+	Due time.Time
+	// Seen and FirstCheck are what a check saw (BootLater).
+	Seen       string
+	FirstCheck time.Duration
+}
+
+// BootSettled is what a boot settle did to one phone.
+type BootSettled struct {
+	ID string
+	// OK is false when the phone was no longer booting at the claimed
+	// version: another worker, a callback or a stop got there first, and
+	// nothing was written.
+	OK bool
+	// Gen and Task name the new task of a BootRetry.
+	Gen  int64
+	Task int
+	// Guard is when the billing guard stops a phone settled ready (zero:
+	// none): its stop task is the caller's to write.
+	Guard time.Time
+}
+
+// settleBootsScript: ARGV[8] the max runtime (ms), then 9 values a phone:
+// ID, version, to, reason, code, msg, due, seen, first check (ms).
+var settleBootsScript = script(`
+local maxrt = tonumber(ARGV[8])
+local out = {}
+for i = 9, #ARGV, 9 do
+  local r = load(ARGV[i])
+  local ver, to, reason, code, msg = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
+  local due, seen, fc = tonumber(ARGV[i + 6]), ARGV[i + 7], ARGV[i + 8]
+  local ok = r.st == "booting" and r.ver == ver
+  local guard = 0
+  if ok then
+    local boot = {bt_at = false, bt_dl = false, bt_seen = false, bt_fc = false, bt_v = false}
+    if to == "ready" then
+      guard = guardof(r, maxrt)
+      if guard > 0 then boot.guard = guard end
+      move(r, "ready", boot, "ready", {url = r.url})
+      if guard > 0 then live(r, NOW + GRACE) end
+    elseif to == "later" then
+      move(r, nil, {bt_seen = seen ~= "" and seen or false, bt_fc = tonumber(fc) > 0 and fc or false, bt_v = false})
+      redis.call("ZADD", P .. "booting", due, r._id)
+    elseif to == "retry" then
+      boot.tk, boot.due, boot.reason, boot.msg, boot.code = num(r.tk) + 1, due, reason, msg, code
+      move(r, "retry", boot, "retry")
+      live(r, due + GRACE)
+    elseif to == "dead" then
+      boot.reason, boot.msg, boot.code = reason, msg, code
+      move(r, "dead", boot, "dead")
+      bury(r)
+    end
+  end
+  out[#out + 1] = ok and "1" or "0"
+  out[#out + 1] = r.gen or "0"
+  out[#out + 1] = r.tk or "1"
+  out[#out + 1] = tostring(guard)
+end
+flush()
+return out`)
+
+// SettleBoots writes the word of a check on claimed boots. maxRuntime is
+// the billing guard of a phone settled ready without a stop-after of its
+// own (0: none).
+func (s *Store) SettleBoots(ctx context.Context, maxRuntime time.Duration, ss []BootSettle) ([]BootSettled, error) {
+	if len(ss) == 0 {
+		return nil, nil
 	}
-	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+	args := make([]any, 0, 1+9*len(ss))
+	args = append(args, maxRuntime.Milliseconds())
+	for _, x := range ss {
+		args = append(args, x.ID, strconv.FormatInt(x.Ver, 10), x.To, x.Reason, strconv.Itoa(x.Code), x.Msg,
+			ms(x.Due), x.Seen, msDur(x.FirstCheck))
+	}
+	v, err := s.run(ctx, settleBootsScript, s.Now(), args...)
+	if err != nil {
 		return nil, err
 	}
-	out := make([]Boot, 0, len(ids))
-	var gone []string
-	for i, c := range cmds {
-		var bt Boot
-		if c.Err() != nil || json.Unmarshal([]byte(c.Val()), &bt) != nil {
-			gone = append(gone, ids[i]) // a record without data: drop it
-			continue
-		}
-		out = append(out, bt)
-	}
-	if len(gone) > 0 {
-		pipe := b.rdb.Pipeline()
-		for _, id := range gone {
-			pipe.ZRem(ctx, bootingKey, id)
-			pipe.HDel(ctx, sinceKey, id)
-		}
-		_, _ = pipe.Exec(ctx)
+	res := strs(v)
+	out := make([]BootSettled, len(ss))
+	for i, x := range ss {
+		out[i] = BootSettled{ID: x.ID, OK: res[4*i] == "1", Gen: atoi64(res[4*i+1]), Task: atoi(res[4*i+2]),
+			Guard: msTime(res[4*i+3])}
 	}
 	return out, nil
 }
 
-// Later makes the boot due again at at, keeping what the last check saw.
-func (b *Boots) Later(ctx context.Context, bt Boot, at time.Time) error {
-	v, err := json.Marshal(bt)
-	if err != nil {
-		return err
-	}
-	pipe := b.rdb.Pipeline()
-	pipe.Set(ctx, bootKey(bt.ID), v, 0)
-	pipe.ZAdd(ctx, bootingKey, redis.Z{Score: float64(at.UnixMilli()), Member: bt.ID})
-	pipe.HSet(ctx, sinceKey, bt.ID, sinceValue(bt))
-	_, err = pipe.Exec(ctx)
-	return err
-}
-
-// sinceValue is bt's entry in sinceKey: its start (Unix ms), and a "c"
-// once it has had its first check.
-func sinceValue(bt Boot) string {
-	v := strconv.FormatInt(bt.StartedAt.UnixMilli(), 10)
-	if bt.FirstCheck > 0 || bt.Seen != "" {
-		v += "c"
-	}
-	return v
-}
-
-// Done removes boots that ended: confirmed, failed, or given up.
-func (b *Boots) Done(ctx context.Context, ids ...string) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	pipe := b.rdb.Pipeline()
-	for _, id := range ids {
-		pipe.Del(ctx, bootKey(id))
-		pipe.ZRem(ctx, bootingKey, id)
-		pipe.HDel(ctx, sinceKey, id)
-	}
-	_, err := pipe.Exec(ctx)
-	return err
-}
-
-// setVerdict records a callback's verdict on a booting phone and makes it
-// due at once, whatever its age (its start leaves KEYS[3]). It returns 0 when the phone is not booting. It edits the
-// record's JSON as text rather than through cjson, whose decode and encode
-// turn an empty object (Options {}) into an array on some Lua runtimes
-// (miniredis's): outside JSON strings, where every quote is escaped, the
-// text "verdict":" can only be the field.
-var setVerdict = redis.NewScript(`
-if not redis.call("ZSCORE", KEYS[1], ARGV[1]) then return 0 end
-local v = redis.call("GET", KEYS[2])
-if not v then return 0 end
-local field = '"verdict":"' .. ARGV[2] .. '"'
-local s, n = string.gsub(v, '"verdict":"[^"]*"', field, 1)
-if n == 0 then
-  s = string.sub(v, 1, -2) .. "," .. field .. "}"
-end
-redis.call("SET", KEYS[2], s)
-redis.call("ZADD", KEYS[1], ARGV[3], ARGV[1])
-redis.call("HDEL", KEYS[3], ARGV[1])
+// verdictScript records a callback's verdict ARGV[9] on booting phone
+// ARGV[8] and makes it due at once, whatever its age.
+var verdictScript = script(`
+local r = load(ARGV[8])
+if r.st ~= "booting" then return 0 end
+move(r, nil, {bt_v = ARGV[9]})
+redis.call("ZADD", P .. "booting", NOW, r._id)
+flush()
 return 1`)
 
 // Verdict records GeeLark's word on a booting phone (from a callback):
 // ready or not. The next worker to look settles it without a status call.
 // It reports whether the phone was booting.
-func (b *Boots) Verdict(ctx context.Context, id string, ready bool, now time.Time) (bool, error) {
+func (s *Store) Verdict(ctx context.Context, id string, ready bool) (bool, error) {
 	v := VerdictFailed
 	if ready {
 		v = VerdictReady
 	}
-	n, err := setVerdict.Run(ctx, b.rdb, []string{bootingKey, bootKey(id), sinceKey}, id, v, now.UnixMilli()).Int()
-	return n == 1, err
-}
-
-// Count returns how many phones are booting.
-func (b *Boots) Count(ctx context.Context) (int, error) {
-	n, err := b.rdb.ZCard(ctx, bootingKey).Result()
-	return int(n), err
-}
-
-// Get returns the boot of id, if it is booting.
-func (b *Boots) Get(ctx context.Context, id string) (Boot, bool, error) {
-	v, err := b.rdb.Get(ctx, bootKey(id)).Result()
-	if err == redis.Nil {
-		return Boot{}, false, nil
-	}
-	if err != nil {
-		return Boot{}, false, err
-	}
-	var bt Boot
-	if err := json.Unmarshal([]byte(v), &bt); err != nil {
-		return Boot{}, false, fmt.Errorf("fleet: boot of %s: %w", id, err)
-	}
-	return bt, true, nil
+	n, err := s.run(ctx, verdictScript, s.Now(), id, v)
+	return n == int64(1), err
 }

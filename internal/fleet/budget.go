@@ -26,6 +26,9 @@ type BudgetConfig struct {
 	// Endpoint names the budget: GeeLark's limits are per endpoint, so each
 	// endpoint phonestart calls has its own. Default "start".
 	Endpoint string
+	// Space is the deployment whose budget it is. Default: the
+	// DefaultNamespace's.
+	Space Space
 	// PerMinute and PerHour are the most calls the whole fleet makes in any
 	// 60-second and any 3600-second window. Defaults 180 and 20,000.
 	PerMinute int
@@ -108,7 +111,7 @@ func (b *Budget) Wait(ctx context.Context) error {
 		now := b.cfg.Now()
 		minute := now.Unix() / 60
 		wait, err := takeScript.Run(ctx, b.rdb,
-			[]string{b.key("tat:minute"), b.key("tat:hour"), b.key("limit"), callsKey(b.cfg.Endpoint, minute)},
+			[]string{b.key("tat:minute"), b.key("tat:hour"), b.key("limit"), callsKey(b.cfg.Space, b.cfg.Endpoint, minute)},
 			now.UnixMilli(), b.minuteMS, b.hrMS, b.cfg.PerMinute).Int64()
 		if err != nil {
 			return fmt.Errorf("api budget: %w", err)
@@ -123,13 +126,22 @@ func (b *Budget) Wait(ctx context.Context) error {
 	}
 }
 
-func (b *Budget) key(what string) string { return budgetKey(b.cfg.Endpoint, what) }
+func (b *Budget) key(what string) string { return budgetKey(b.cfg.Space, b.cfg.Endpoint, what) }
+
+// budgetKey names the Redis keys of one endpoint's budget:
+// {NAME}:budget:<endpoint>:<what>.
+func budgetKey(sp Space, endpoint, what string) string { return sp.Key("budget", endpoint, what) }
+
+// callsKey counts the calls granted to endpoint in one calendar minute.
+func callsKey(sp Space, endpoint string, unixMinute int64) string {
+	return budgetKey(sp, endpoint, "calls:"+strconv.FormatInt(unixMinute, 10))
+}
 
 // BudgetUsed returns the calls granted to endpoint in the current minute (by
 // the calendar) and its per-minute limit, or a zero limit when no worker has
 // metered a call yet.
-func BudgetUsed(ctx context.Context, rdb redis.UniversalClient, endpoint string, now time.Time) (used, limit int, err error) {
-	vals, err := rdb.MGet(ctx, budgetKey(endpoint, "limit"), callsKey(endpoint, now.Unix()/60)).Result()
+func BudgetUsed(ctx context.Context, rdb redis.UniversalClient, sp Space, endpoint string, now time.Time) (used, limit int, err error) {
+	vals, err := rdb.MGet(ctx, budgetKey(sp, endpoint, "limit"), callsKey(sp, endpoint, now.Unix()/60)).Result()
 	if err != nil {
 		return 0, 0, err
 	}
@@ -148,3 +160,11 @@ func jitter(d time.Duration) time.Duration {
 	}
 	return rand.N(d)
 }
+
+// Endpoint names of the budgets: GeeLark meters each endpoint on its own.
+const (
+	EndpointStart  = "start"
+	EndpointList   = "list"
+	EndpointStatus = "status"
+	EndpointStop   = "stop"
+)

@@ -152,17 +152,17 @@ func TestBudgetUsed(t *testing.T) {
 	_, rdb := newRedis(t)
 	clk := newFakeClock()
 	clk.now = clk.now.Truncate(time.Minute).Add(time.Minute)
-	used, limit, err := fleet.BudgetUsed(t.Context(), rdb, fleet.EndpointStart, clk.Now())
+	used, limit, err := fleet.BudgetUsed(t.Context(), rdb, fleet.Space{}, fleet.EndpointStart, clk.Now())
 	if used != 0 || limit != 0 || err != nil {
 		t.Fatalf("before any call: %d of %d, %v", used, limit, err)
 	}
 	b := newMeteredBudget(t, rdb, clk, fleet.BudgetConfig{PerMinute: 600})
 	b.take(t, 3)
-	used, limit, err = fleet.BudgetUsed(t.Context(), rdb, fleet.EndpointStart, clk.Now())
+	used, limit, err = fleet.BudgetUsed(t.Context(), rdb, fleet.Space{}, fleet.EndpointStart, clk.Now())
 	if used != 3 || limit != 600 || err != nil {
 		t.Fatalf("after 3 calls: %d of %d, %v; want 3 of 600", used, limit, err)
 	}
-	if used, _, _ := fleet.BudgetUsed(t.Context(), rdb, fleet.EndpointStart, clk.Now().Add(time.Minute)); used != 0 {
+	if used, _, _ := fleet.BudgetUsed(t.Context(), rdb, fleet.Space{}, fleet.EndpointStart, clk.Now().Add(time.Minute)); used != 0 {
 		t.Fatalf("the next minute already holds %d calls", used)
 	}
 }

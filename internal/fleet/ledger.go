@@ -3,32 +3,18 @@ package fleet
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"strings"
 	"time"
 
-	"github.com/phonestart/phonestart/geelark"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/phonestart/phonestart/geelark"
 )
 
-// Reasons a phone is dead, the Reason of a DeadPhone.
-const (
-	// ReasonGeeLark: a GeeLark code decided it (Code says which).
-	ReasonGeeLark = "geelark"
-	// ReasonUnknown: its attempts ran out without GeeLark ever answering
-	// for it (timeouts, unreadable replies); Code is 0.
-	ReasonUnknown = "unknown"
-	// ReasonBadTask: its task could not be read; Code is 0.
-	ReasonBadTask = "bad_task"
-)
-
-// Actions of a DeadPhone: what would not happen without a person.
-const (
-	ActionStart = "start"
-	ActionStop  = "stop"
-)
-
-// DeadPhone is one entry of the dead-letter ledger.
+// DeadPhone is one entry of the dead-letter ledger: a start or a stop of a
+// phone that will not happen without a person. A phone has at most one
+// entry per action, so a dead stop never hides a dead start.
 type DeadPhone struct {
 	ID       string               `json:"id"`
 	Action   string               `json:"action"`
@@ -38,189 +24,192 @@ type DeadPhone struct {
 	Attempts int                  `json:"attempts"`
 	FailedAt time.Time            `json:"failed_at"`
 	Options  geelark.StartOptions `json:"options"`
-	// StopAfter is the start's billing guard (enqueue --stop-after), kept
-	// so that a requeue keeps it too.
+	// StopAfter is the start's billing guard, kept so that a requeue
+	// keeps it too.
 	StopAfter time.Duration `json:"stop_after,omitempty"`
 }
 
-// Ledger is the dead-letter ledger: every phone that will not start without
-// a person, kept until it is requeued or purged, or until Retention. Unlike
-// asynq's archive it has no size cap.
+// Key is the entry's member in the ledger: ID/action.
+func (d DeadPhone) Key() string { return d.ID + "/" + d.Action }
+
+// deadEntry is an entry as the scripts write it.
+type deadEntry struct {
+	ID        string `json:"id"`
+	Action    string `json:"action"`
+	Code      int    `json:"code"`
+	Reason    string `json:"reason"`
+	Msg       string `json:"msg"`
+	Attempts  int    `json:"attempts"`
+	FailedAt  string `json:"failed_at"`
+	Opts      string `json:"opts"`
+	StopAfter int64  `json:"stop_after"` // ms
+}
+
+func (e deadEntry) phone() DeadPhone {
+	d := DeadPhone{ID: e.ID, Action: e.Action, Code: e.Code, Reason: e.Reason, Msg: e.Msg, Attempts: e.Attempts,
+		FailedAt: parseTime(e.FailedAt), StopAfter: time.Duration(e.StopAfter) * time.Millisecond}
+	if e.Opts != "" {
+		_ = json.Unmarshal([]byte(e.Opts), &d.Options)
+	}
+	return d
+}
+
+// Ledger is the dead-letter ledger: every start and stop that will not
+// happen without a person, kept until it is requeued, purged or asked for
+// again, or until the dead retention. Unlike asynq's archive it has no
+// size cap. Entries are written by the scripts that move phones to
+// StateDead, in the same step.
+//
+// Its keys: {NAME}:dead (entries by ID/action), {NAME}:dead:ids (the same,
+// all scored 0: ordered by ID, for paging) and {NAME}:dead:time (by
+// failure time, for retention and newest-first views).
 type Ledger struct {
-	rdb redis.UniversalClient
-	// Retention, when positive, drops entries that failed longer ago.
-	Retention time.Duration
+	st                  *Store
+	rdb                 redis.UniversalClient
+	entries, ids, times string
 }
 
-// NewLedger returns the ledger kept in rdb. retention 0 keeps entries until
-// they are requeued or purged.
-func NewLedger(rdb redis.UniversalClient, retention time.Duration) *Ledger {
-	return &Ledger{rdb: rdb, Retention: retention}
+// Ledger returns the store's dead-letter ledger.
+func (s *Store) Ledger() *Ledger {
+	return &Ledger{st: s, rdb: s.rdb, entries: s.sp.Key("dead"), ids: s.sp.Key("dead", "ids"), times: s.sp.Key("dead", "time")}
 }
 
-// addDead writes an entry and drops up to 500 entries older than the
-// retention cutoff ARGV[4] (0: none).
-var addDead = redis.NewScript(`
-redis.call("HSET", KEYS[1], ARGV[1], ARGV[2])
-redis.call("ZADD", KEYS[2], 0, ARGV[1])
-redis.call("ZADD", KEYS[3], ARGV[3], ARGV[1])
-if ARGV[4] ~= "0" then
-  local old = redis.call("ZRANGEBYSCORE", KEYS[3], "-inf", "(" .. ARGV[4], "LIMIT", 0, 500)
-  for _, id in ipairs(old) do
-    redis.call("HDEL", KEYS[1], id)
-    redis.call("ZREM", KEYS[2], id)
-    redis.call("ZREM", KEYS[3], id)
-  end
-end
-return 1`)
-
-// Add records ds, each replacing any entry of the same phone, 500 a round
-// trip.
-func (l *Ledger) Add(ctx context.Context, ds ...DeadPhone) error {
-	args := make([][]any, len(ds))
-	for i, d := range ds {
-		if d.ID == "" {
-			return errors.New("fleet: ledger: entry without id")
-		}
-		if d.Action == "" {
-			d.Action = ActionStart
-		}
-		d.FailedAt = d.FailedAt.UTC()
-		b, err := json.Marshal(d)
-		if err != nil {
-			return err
-		}
-		cutoff := int64(0)
-		if l.Retention > 0 {
-			cutoff = d.FailedAt.Add(-l.Retention).UnixMilli()
-		}
-		args[i] = []any{d.ID, b, d.FailedAt.UnixMilli(), cutoff}
-	}
-	for lo := 0; lo < len(args); lo += 500 {
-		part := args[lo:min(lo+500, len(args))]
-		if err := pipelineScript(ctx, l.rdb, addDead, func(pipe redis.Pipeliner) {
-			for _, a := range part {
-				addDead.EvalSha(ctx, pipe, []string{deadKey, deadIDsKey, deadTimeKey}, a...)
-			}
-		}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// removeBefore drops the entries of the phones named in ARGV[2..] that
-// failed before ARGV[1] (Unix ms), and returns how many it dropped.
-var removeBefore = redis.NewScript(`
-local n = 0
-for i = 2, #ARGV do
-  local at = redis.call("ZSCORE", KEYS[3], ARGV[i])
-  if at and tonumber(at) < tonumber(ARGV[1]) then
-    redis.call("HDEL", KEYS[1], ARGV[i])
-    redis.call("ZREM", KEYS[2], ARGV[i])
-    redis.call("ZREM", KEYS[3], ARGV[i])
-    n = n + 1
-  end
-end
-return n`)
-
-// RemoveBefore drops the entries of the phones named that failed before
-// t, and returns how many. A producer that enqueued phones again drops
-// their old entries this way after writing their tasks: an entry a worker
-// wrote since (the phone failed again at once) stays.
-func (l *Ledger) RemoveBefore(ctx context.Context, t time.Time, ids ...string) (int, error) {
-	if len(ids) == 0 {
-		return 0, nil
-	}
-	args := make([]any, 0, 1+len(ids))
-	args = append(args, t.UnixMilli())
-	for _, id := range ids {
-		args = append(args, id)
-	}
-	n, err := removeBefore.Run(ctx, l.rdb, []string{deadKey, deadIDsKey, deadTimeKey}, args...).Int()
-	return n, err
-}
-
-// Count returns how many phones are dead.
+// Count returns how many entries the ledger holds.
 func (l *Ledger) Count(ctx context.Context) (int, error) {
-	n, err := l.rdb.ZCard(ctx, deadIDsKey).Result()
+	n, err := l.rdb.ZCard(ctx, l.ids).Result()
 	return int(n), err
 }
 
-// Page returns up to limit entries in ID order, starting after the phone
-// after ("" for the first page), and the ID to pass as after for the next
-// page ("" on the last).
+// Page returns up to limit entries in ID order (a phone's start before its
+// stop), starting after the entry whose Key is after ("" for the first
+// page), and the after of the next page ("" on the last).
 func (l *Ledger) Page(ctx context.Context, after string, limit int) ([]DeadPhone, string, error) {
 	if limit <= 0 {
 		return nil, "", fmt.Errorf("fleet: ledger: page size %d is not positive", limit)
 	}
-	min := "-"
+	lo := "-"
 	if after != "" {
-		min = "(" + after
+		lo = "(" + after
 	}
-	ids, err := l.rdb.ZRangeByLex(ctx, deadIDsKey, &redis.ZRangeBy{Min: min, Max: "+", Count: int64(limit) + 1}).Result()
+	keys, err := l.rdb.ZRangeByLex(ctx, l.ids, &redis.ZRangeBy{Min: lo, Max: "+", Count: int64(limit) + 1}).Result()
 	if err != nil {
 		return nil, "", err
 	}
 	next := ""
-	if len(ids) > limit {
-		ids = ids[:limit]
-		next = ids[limit-1]
+	if len(keys) > limit {
+		keys = keys[:limit]
+		next = keys[limit-1]
 	}
-	out, err := l.Get(ctx, ids...)
+	out, err := l.get(ctx, keys)
 	return out, next, err
 }
 
 // Newest returns up to limit entries, the latest failure first.
 func (l *Ledger) Newest(ctx context.Context, limit int) ([]DeadPhone, error) {
-	ids, err := l.rdb.ZRevRange(ctx, deadTimeKey, 0, int64(limit)-1).Result()
+	keys, err := l.rdb.ZRevRange(ctx, l.times, 0, int64(limit)-1).Result()
 	if err != nil {
 		return nil, err
 	}
-	return l.Get(ctx, ids...)
+	return l.get(ctx, keys)
 }
 
-// Get returns the entries of the phones named, in that order, skipping
-// phones that are not dead.
+// Get returns the entries of the phones named (each phone's start, then
+// its stop), skipping phones with none.
 func (l *Ledger) Get(ctx context.Context, ids ...string) ([]DeadPhone, error) {
-	if len(ids) == 0 {
+	keys := make([]string, 0, 2*len(ids))
+	for _, id := range ids {
+		keys = append(keys, id+"/"+ActionStart, id+"/"+ActionStop)
+	}
+	return l.get(ctx, keys)
+}
+
+func (l *Ledger) get(ctx context.Context, keys []string) ([]DeadPhone, error) {
+	if len(keys) == 0 {
 		return nil, nil
 	}
-	vals, err := l.rdb.HMGet(ctx, deadKey, ids...).Result()
+	vals, err := l.rdb.HMGet(ctx, l.entries, keys...).Result()
 	if err != nil {
 		return nil, err
 	}
-	out := make([]DeadPhone, 0, len(ids))
+	out := make([]DeadPhone, 0, len(keys))
 	for i, v := range vals {
 		s, ok := v.(string)
 		if !ok {
 			continue
 		}
-		var d DeadPhone
-		if err := json.Unmarshal([]byte(s), &d); err != nil {
-			return nil, fmt.Errorf("fleet: ledger: entry of %s: %w", ids[i], err)
+		var e deadEntry
+		if err := json.Unmarshal([]byte(s), &e); err != nil {
+			return nil, fmt.Errorf("fleet: ledger: entry %s: %w", keys[i], err)
 		}
-		out = append(out, d)
+		out = append(out, e.phone())
 	}
 	return out, nil
 }
 
-// Remove drops the entries of the phones named and returns how many there
-// were.
-func (l *Ledger) Remove(ctx context.Context, ids ...string) (int, error) {
-	if len(ids) == 0 {
-		return 0, nil
+// purgeScript drops the ledger entries ARGV[8..] (ID/action) and records a
+// "purged" step for each one it dropped; it returns how many.
+var purgeScript = script(`
+local n = 0
+for i = 8, #ARGV do
+  local id, act = string.match(ARGV[i], "^(.*)/(%a+)$")
+  if id and unbury(id, act) then
+    n = n + 1
+    local r = load(id)
+    r.act = act
+    emit(r, "purged", {att = 0, code = 0, reason = "", msg = "deleted from the dead-letter ledger by a person"})
+  end
+end
+flush()
+return n`)
+
+// Purge drops the entries named by their Key (ID/action) and returns how
+// many there were.
+func (l *Ledger) Purge(ctx context.Context, keys ...string) (int, error) {
+	n := 0
+	err := chunks(len(keys), placeChunk, func(lo, hi int) error {
+		args := make([]any, 0, hi-lo)
+		for _, k := range keys[lo:hi] {
+			args = append(args, k)
+		}
+		v, err := l.st.run(ctx, purgeScript, l.st.Now(), args...)
+		if err != nil {
+			return err
+		}
+		k, _ := v.(int64)
+		n += int(k)
+		return nil
+	})
+	return n, err
+}
+
+// SplitKey splits an entry's Key into ID and action.
+func SplitKey(key string) (id, action string) {
+	i := strings.LastIndexByte(key, '/')
+	if i < 0 {
+		return key, ActionStart
 	}
-	members := make([]any, len(ids))
-	for i, id := range ids {
-		members[i] = id
-	}
-	pipe := l.rdb.TxPipeline()
-	n := pipe.HDel(ctx, deadKey, ids...)
-	pipe.ZRem(ctx, deadIDsKey, members...)
-	pipe.ZRem(ctx, deadTimeKey, members...)
-	if _, err := pipe.Exec(ctx); err != nil {
-		return 0, err
-	}
-	return int(n.Val()), nil
+	return key[:i], key[i+1:]
+}
+
+// buryBadTaskScript dead-letters the phone ARGV[8]'s intent ARGV[9] whose
+// task could not be read: its record, when it waits for such a task, moves
+// to StateDead; the entry is written either way. ARGV[10] is the message.
+var buryBadTaskScript = script(`
+local id, act, msg = ARGV[8], ARGV[9], ARGV[10]
+local r = load(id)
+if r.st and TASKED[r.st] and (r.act or "start") == act then
+  move(r, "dead", {call = false, due = false, code = 0, reason = "bad_task", msg = msg}, "dead")
+else
+  r.act, r.code, r.reason, r.msg = act, "0", "bad_task", msg
+  emit(r, "dead")
+end
+bury(r)
+flush()
+return 1`)
+
+// BuryBadTask dead-letters phone id's intent act, whose task's payload
+// could not be read, with reason ReasonBadTask and msg.
+func (s *Store) BuryBadTask(ctx context.Context, id, act, msg string) error {
+	_, err := s.run(ctx, buryBadTaskScript, s.Now(), id, act, msg)
+	return err
 }

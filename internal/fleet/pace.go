@@ -47,14 +47,6 @@ import (
 // check: phones that stick make the first check later only when they are
 // most of the phones being started.
 
-// Keys of the pacing: sinceKey maps each booting phone to its start (Unix
-// ms), paceKey holds the learned first check and the counts of the
-// current poll.
-const (
-	sinceKey = Prefix + "booting:since"
-	paceKey  = Prefix + "booting:pace"
-)
-
 // Checks is how the status checks of booting phones are paced.
 type Checks struct {
 	// Poll is the least time from a phone's start to its first check, and
@@ -98,7 +90,8 @@ type Observed struct {
 // Add counts one phone a status call found in state at now, under the
 // first check first and the poll. Phones that fell back or expired count
 // for nothing.
-func (o *Observed) Add(bt Boot, state geelark.PhoneState, now time.Time, first, poll time.Duration) {
+func (o *Observed) Add(p Phone, state geelark.PhoneState, now time.Time, first, poll time.Duration) {
+	bt := p.Boot
 	up := state == geelark.StateStarted
 	if !up && state != geelark.StateStarting {
 		return
@@ -121,7 +114,7 @@ func (o *Observed) Add(bt Boot, state geelark.PhoneState, now time.Time, first, 
 }
 
 // learnPace applies one status call's Observed to the learned first check
-// and returns it (ms); see Checks for the rules. KEYS[1] is paceKey; ARGV: now, poll, max (ms),
+// and returns it (ms); see Checks for the rules. KEYS[1] is the pace key; ARGV: now, poll, max (ms),
 // first, first ready, oldest still starting at its first check (ms), late,
 // on time, oldest at its first check (ms). The field "up" keeps the least
 // age at which a call found most phones up at their first check.
@@ -163,9 +156,9 @@ return f`)
 
 // Learn applies what one status call observed to the fleet's first check,
 // and returns the first check now in force.
-func (b *Boots) Learn(ctx context.Context, now time.Time, c Checks, o Observed) (time.Duration, error) {
+func (s *Store) Learn(ctx context.Context, now time.Time, c Checks, o Observed) (time.Duration, error) {
 	lo, hi := c.bounds()
-	ms, err := learnPace.Run(ctx, b.rdb, []string{paceKey}, now.UnixMilli(), lo, hi,
+	ms, err := learnPace.Run(ctx, s.rdb, []string{s.sp.Key("booting", "pace")}, now.UnixMilli(), lo, hi,
 		o.First, o.FirstReady, o.FirstOldest.Milliseconds(), o.Late, o.OnTime, o.FirstMaxAge.Milliseconds()).Int64()
 	return time.Duration(ms) * time.Millisecond, err
 }
@@ -173,9 +166,9 @@ func (b *Boots) Learn(ctx context.Context, now time.Time, c Checks, o Observed) 
 // FirstCheck returns how long after its start a booting phone is first
 // checked now: what the fleet learned, within c, and whether it learned
 // anything yet (c.Poll when not).
-func (b *Boots) FirstCheck(ctx context.Context, c Checks) (time.Duration, bool, error) {
+func (s *Store) FirstCheck(ctx context.Context, c Checks) (time.Duration, bool, error) {
 	lo, hi := c.bounds()
-	ms, err := b.rdb.HGet(ctx, paceKey, "first").Int64()
+	ms, err := s.rdb.HGet(ctx, s.sp.Key("booting", "pace"), "first").Int64()
 	if err == redis.Nil {
 		return time.Duration(lo) * time.Millisecond, false, nil
 	}

@@ -8,31 +8,44 @@ import (
 
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/internal/fleet"
-	"github.com/phonestart/phonestart/internal/redistest"
 )
 
 var checks = fleet.Checks{Poll: 10 * time.Second, Max: 150 * time.Second}
 
-func claimIDs(t *testing.T, b *fleet.Boots, now time.Time, n int) ([]string, time.Duration) {
+func claimIDs(t *testing.T, st *fleet.Store, n int) ([]string, time.Duration) {
 	t.Helper()
-	got, first, err := b.Claim(context.Background(), now, n, time.Minute, checks)
+	got, first, err := st.ClaimBoots(context.Background(), n, time.Minute, checks)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ids := make([]string, len(got))
-	for i, bt := range got {
-		ids[i] = bt.ID
+	for i, p := range got {
+		ids[i] = p.ID
 	}
 	return ids, first
 }
 
-func learn(t *testing.T, b *fleet.Boots, now time.Time, o fleet.Observed) time.Duration {
+func learn(t *testing.T, st *fleet.Store, now time.Time, o fleet.Observed) time.Duration {
 	t.Helper()
-	first, err := b.Learn(context.Background(), now, checks, o)
+	first, err := st.Learn(context.Background(), now, checks, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return first
+}
+
+// later claims phone id and settles its check: still starting, first
+// checked under first, due again at at.
+func later(t *testing.T, st *fleet.Store, id string, at time.Time, first time.Duration) {
+	t.Helper()
+	p, err := st.Phone(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.SettleBoots(context.Background(), 0, []fleet.BootSettle{{ID: id, Ver: p.Ver, To: fleet.BootLater,
+		Due: at, Seen: "starting", FirstCheck: first}}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // A claim takes no phone younger than the learned first check, nor one
@@ -42,73 +55,70 @@ func learn(t *testing.T, b *fleet.Boots, now time.Time, o fleet.Observed) time.D
 func TestClaimTakesNoPhoneYoungerThanTheFirstCheck(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	rdb := redistest.New(t).Client(t)
-	b := fleet.NewBoots(rdb)
-	t0 := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
-	boot := func(id string, started time.Time) fleet.Boot {
-		return fleet.Boot{ID: id, Attempt: 1, StartedAt: started, Deadline: started.Add(5 * time.Minute)}
-	}
-	if err := b.Begin(ctx, t0.Add(10*time.Second), boot("old", t0), boot("young", t0.Add(20*time.Second)), boot("called", t0.Add(20*time.Second))); err != nil {
-		t.Fatal(err)
-	}
+	clk := newFakeClock()
+	st, rdb := newStore(t, clk)
+	t0 := clk.Now()
+	toBooting(t, st, t0.Add(10*time.Second), "old")
+	clk.Advance(20 * time.Second)
+	toBooting(t, st, t0.Add(30*time.Second), "young", "called")
+	clk.Advance(-10 * time.Second) // back to t0+10s
 	// Nothing learned: the first check is the poll, and every phone due
 	// at its poll is taken.
-	if ids, first := claimIDs(t, b, t0.Add(10*time.Second), 10); len(ids) != 1 || ids[0] != "old" || first != checks.Poll {
+	if ids, first := claimIDs(t, st, 10); len(ids) != 1 || ids[0] != "old" || first != checks.Poll {
 		t.Fatalf("fresh claim = %v, first check %v; want [old] at %v", ids, first, checks.Poll)
 	}
 	// The fleet learns that phones are not up at 10s: the first check moves
 	// to 20s, so a phone due after its poll but 10s old waits.
-	if first := learn(t, b, t0.Add(10*time.Second), fleet.Observed{First: 10, FirstOldest: 10 * time.Second}); first != 20*time.Second {
+	if first := learn(t, st, t0.Add(10*time.Second), fleet.Observed{First: 10, FirstOldest: 10 * time.Second}); first != 20*time.Second {
 		t.Fatalf("learned %v, want 20s", first)
 	}
-	if err := b.Later(ctx, boot("young", t0.Add(20*time.Second)), t0.Add(30*time.Second)); err != nil {
+	clk.Advance(20 * time.Second) // t0+30s
+	if _, err := st.Verdict(ctx, "called", true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Verdict(ctx, "called", true, t0.Add(30*time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	if ids, _ := claimIDs(t, b, t0.Add(30*time.Second), 10); len(ids) != 1 || ids[0] != "called" {
+	if ids, _ := claimIDs(t, st, 10); len(ids) != 1 || ids[0] != "called" {
 		t.Fatalf("claim at 30s = %v; want only the phone with a verdict", ids)
 	}
-	if ids, _ := claimIDs(t, b, t0.Add(39*time.Second), 10); len(ids) != 0 {
+	clk.Advance(9 * time.Second)
+	if ids, _ := claimIDs(t, st, 10); len(ids) != 0 {
 		t.Fatalf("claim at 39s = %v; young is 19s old, want none", ids)
 	}
-	if ids, _ := claimIDs(t, b, t0.Add(40*time.Second), 10); len(ids) != 1 || ids[0] != "young" {
+	clk.Advance(time.Second)
+	if ids, _ := claimIDs(t, st, 10); len(ids) != 1 || ids[0] != "young" {
 		t.Fatalf("claim at 40s = %v; want young, 20s old", ids)
 	}
 	// Phones too young do not stand in the way of an older one behind
 	// them: a claim of 2 looks past 5 young ones due before it, and makes
 	// each due when it reaches the first check (20s).
-	var young []fleet.Boot
+	clk.Advance(-20 * time.Second) // t0+20s
+	toBooting(t, st, t0.Add(51*time.Second), "elder")
+	clk.Advance(25 * time.Second) // t0+45s
+	var young []string
 	for i := range 5 {
-		young = append(young, boot(fmt.Sprintf("young%d", i), t0.Add(45*time.Second)))
+		young = append(young, fmt.Sprintf("young%d", i))
 	}
-	if err := b.Begin(ctx, t0.Add(50*time.Second), young...); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Begin(ctx, t0.Add(51*time.Second), boot("elder", t0.Add(20*time.Second))); err != nil {
-		t.Fatal(err)
-	}
-	if ids, _ := claimIDs(t, b, t0.Add(52*time.Second), 2); len(ids) != 1 || ids[0] != "elder" {
+	toBooting(t, st, t0.Add(50*time.Second), young...)
+	clk.Advance(7 * time.Second) // t0+52s
+	if ids, _ := claimIDs(t, st, 2); len(ids) != 1 || ids[0] != "elder" {
 		t.Fatalf("claim of 2 at 52s = %v; want elder, behind 5 phones 7s old", ids)
 	}
-	for _, bt := range young {
-		at, err := rdb.ZScore(ctx, "phonestart:booting", bt.ID).Result()
+	for _, id := range young {
+		at, err := rdb.ZScore(ctx, st.Space().Key("booting"), id).Result()
 		if want := t0.Add(65 * time.Second).UnixMilli(); err != nil || int64(at) != want {
-			t.Errorf("%s due at %v (%v), want its start + 20s", bt.ID, time.UnixMilli(int64(at)).UTC(), err)
+			t.Errorf("%s due at %v (%v), want its start + 20s", id, time.UnixMilli(int64(at)).UTC(), err)
 		}
 	}
 	// A phone still starting at its first check is checked again a poll
 	// after the first check at the earliest, whatever its due time says.
-	checked := boot("checked", t0)
-	checked.FirstCheck, checked.Seen = 20*time.Second, "starting"
-	if err := b.Later(ctx, checked, t0.Add(25*time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	if ids, _ := claimIDs(t, b, t0.Add(29*time.Second), 10); len(ids) != 0 {
+	clk.Advance(-52 * time.Second) // t0
+	toBooting(t, st, t0.Add(20*time.Second), "checked")
+	later(t, st, "checked", t0.Add(25*time.Second), 20*time.Second)
+	clk.Advance(29 * time.Second)
+	if ids, _ := claimIDs(t, st, 10); len(ids) != 0 {
 		t.Fatalf("claim at 29s = %v; checked is due at 30s", ids)
 	}
-	if ids, _ := claimIDs(t, b, t0.Add(30*time.Second), 10); len(ids) != 1 || ids[0] != "checked" {
+	clk.Advance(time.Second)
+	if ids, _ := claimIDs(t, st, 10); len(ids) != 1 || ids[0] != "checked" {
 		t.Fatalf("claim at 30s = %v; want checked", ids)
 	}
 }
@@ -119,8 +129,8 @@ func TestClaimTakesNoPhoneYoungerThanTheFirstCheck(t *testing.T) {
 // the poll and Max; and it is kept for the whole fleet.
 func TestFirstCheckLearnsTheBootTime(t *testing.T) {
 	t.Parallel()
-	rdb := redistest.New(t).Client(t)
-	b := fleet.NewBoots(rdb)
+	clk := newFakeClock()
+	b, _ := newStore(t, clk)
 	t0 := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
 
 	if first, learned, err := b.FirstCheck(context.Background(), checks); err != nil || learned || first != checks.Poll {
@@ -161,7 +171,11 @@ func TestFirstCheckLearnsTheBootTime(t *testing.T) {
 		t.Fatalf("phones checked late moved the first check to %v", f)
 	}
 	// Another worker reads the same.
-	if f, learned, err := fleet.NewBoots(rdb).FirstCheck(context.Background(), checks); err != nil || !learned || f != 42180*time.Millisecond {
+	other, err := fleet.NewStore(b.Redis(), fleet.StoreConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, learned, err := other.FirstCheck(context.Background(), checks); err != nil || !learned || f != 42180*time.Millisecond {
 		t.Fatalf("FirstCheck = %v, %v, %v; want 42.18s, learned", f, learned, err)
 	}
 	// Never past Max, never below the poll.
@@ -185,8 +199,10 @@ func TestObservedCountsFirstChecksAndLateConfirmations(t *testing.T) {
 	t0 := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
 	now := t0.Add(time.Minute)
 	first := 30 * time.Second
-	fresh := func(started time.Time) fleet.Boot { return fleet.Boot{StartedAt: started} }
-	checked := func(at time.Duration) fleet.Boot { return fleet.Boot{StartedAt: t0, FirstCheck: at} }
+	fresh := func(started time.Time) fleet.Phone { return fleet.Phone{Boot: fleet.Boot{StartedAt: started}} }
+	checked := func(at time.Duration) fleet.Phone {
+		return fleet.Phone{Boot: fleet.Boot{StartedAt: t0, FirstCheck: at}}
+	}
 	var o fleet.Observed
 	poll := 10 * time.Second
 	o.Add(fresh(t0.Add(25*time.Second)), geelark.StateStarted, now, first, poll) // 35s old: on time
@@ -209,7 +225,7 @@ func TestObservedCountsFirstChecksAndLateConfirmations(t *testing.T) {
 // are still starting at that age too, it moves a poll past them.
 func TestFirstCheckFallsBackToWhereMostWereUp(t *testing.T) {
 	t.Parallel()
-	b := fleet.NewBoots(redistest.New(t).Client(t))
+	b, _ := newStore(t, newFakeClock())
 	t0 := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
 	if f := learn(t, b, t0, fleet.Observed{First: 100, FirstOldest: 51 * time.Second, FirstMaxAge: 51 * time.Second}); f != 61*time.Second {
 		t.Fatalf("first check %v, want 61s", f)

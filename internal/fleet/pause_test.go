@@ -1,19 +1,23 @@
 package fleet_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
+
 	"github.com/phonestart/phonestart/geelark"
 	"github.com/phonestart/phonestart/internal/fleet"
+	"github.com/phonestart/phonestart/tasks"
 )
 
 // A pause only ever grows: a shorter one set meanwhile leaves it as it is.
 func TestPauseSetOnlyExtends(t *testing.T) {
 	t.Parallel()
-	_, rdb := newRedis(t)
 	clk := newFakeClock()
-	p := fleet.NewPauses(rdb, clk.Now)
+	st, rdb := newStore(t, clk)
+	p := st.Pauses(nil)
 	now := clk.Now()
 	for _, step := range []struct {
 		until   time.Duration
@@ -51,7 +55,7 @@ func TestPauseSetOnlyExtends(t *testing.T) {
 	if _, on, _ := p.Fresh(t.Context()); on {
 		t.Fatal("pause still in force at its end")
 	}
-	if _, on, _ := fleet.CurrentPause(t.Context(), rdb, now.Add(30*time.Second)); !on {
+	if _, on, _ := fleet.CurrentPause(t.Context(), rdb, fleet.Space{}, now.Add(30*time.Second)); !on {
 		t.Fatal("CurrentPause half way through: not in force")
 	}
 }
@@ -60,9 +64,9 @@ func TestPauseSetOnlyExtends(t *testing.T) {
 // until a phone starts again (Unblock).
 func TestPauseAccountStreak(t *testing.T) {
 	t.Parallel()
-	_, rdb := newRedis(t)
 	clk := newFakeClock()
-	p := fleet.NewPauses(rdb, clk.Now)
+	st, _ := newStore(t, clk)
+	p := st.Pauses(nil)
 	began := clk.Now()
 	if _, _, err := p.Set(t.Context(), 41001, "balance not enough", began.Add(time.Minute)); err != nil {
 		t.Fatal(err)
@@ -96,28 +100,30 @@ func TestPauseAccountStreak(t *testing.T) {
 // Lift ends the pause at once, for every worker, and says who did it.
 func TestPauseLiftRecordsWhoLiftedIt(t *testing.T) {
 	t.Parallel()
-	_, rdb := newRedis(t)
 	clk := newFakeClock()
-	p := fleet.NewPauses(rdb, clk.Now)
-	if _, on, err := p.Lift(t.Context(), "nobody"); on || err != nil {
-		t.Fatalf("Lift without a pause: ended one %v, %v", on, err)
+	st, rdb := newStore(t, clk)
+	p := st.Pauses(nil)
+	if res, _, err := p.Lift(t.Context(), "", "nobody"); res.Lifted.ID != "" || err != nil {
+		t.Fatalf("Lift without a pause: ended %+v, %v", res, err)
 	}
-	if _, ok, _ := fleet.LastLift(t.Context(), rdb); ok {
+	if _, ok, _ := fleet.LastLift(t.Context(), rdb, fleet.Space{}); ok {
 		t.Fatal("a lift recorded without a pause to lift")
 	}
-	if _, _, err := p.Set(t.Context(), 41001, "balance not enough", clk.Now().Add(time.Hour)); err != nil {
+	set, _, err := p.Set(t.Context(), 41001, "balance not enough", clk.Now().Add(time.Hour))
+	if err != nil {
 		t.Fatal(err)
 	}
-	other := fleet.NewPauses(rdb, clk.Now) // another worker, which saw the pause
+	other := st.Pauses(nil) // another worker, which saw the pause
 	if _, on, _ := other.Current(t.Context()); !on {
 		t.Fatal("another worker does not see the pause")
 	}
+	epoch := other.Epoch()
 	clk.Advance(time.Minute)
-	ended, on, err := p.Lift(t.Context(), "ops@host")
-	if err != nil || !on || ended.Code != 41001 {
-		t.Fatalf("Lift: %+v %v %v", ended, on, err)
+	res, _, err := p.Lift(t.Context(), set.ID, "ops@host")
+	if err != nil || res.Lifted.Code != 41001 || res.Lifted.ID != set.ID {
+		t.Fatalf("Lift: %+v %v", res, err)
 	}
-	lifted, ok, err := fleet.LastLift(t.Context(), rdb)
+	lifted, ok, err := fleet.LastLift(t.Context(), rdb, fleet.Space{})
 	want := fleet.Lifted{Code: 41001, Msg: "balance not enough", By: "ops@host", At: clk.Now()}
 	if err != nil || !ok || lifted.Code != want.Code || lifted.Msg != want.Msg || lifted.By != want.By || !lifted.At.Equal(want.At) {
 		t.Fatalf("LastLift: %+v %v %v, want %+v", lifted, ok, err, want)
@@ -125,19 +131,104 @@ func TestPauseLiftRecordsWhoLiftedIt(t *testing.T) {
 	if _, on, _ := other.Fresh(t.Context()); on {
 		t.Fatal("pause still in force for another worker after Lift")
 	}
+	if other.Epoch() == epoch {
+		t.Fatal("the lift epoch did not move: refused workers would not hear of the lift")
+	}
 	// The streak ended too: a new account pause starts a new one.
 	if cur, _, _ := p.Set(t.Context(), 41001, "", clk.Now().Add(time.Minute)); !cur.Since.Equal(clk.Now()) {
 		t.Fatalf("pause after Lift: since %v, want now", cur.Since)
 	}
 }
 
+// A lift names the pause it read: a pause set or extended since (a newer
+// rate limit, a 40014 lockout) is not lifted unseen.
+func TestLiftCannotEraseANewerPause(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	st, _ := newStore(t, clk)
+	p := st.Pauses(nil)
+	read, _, err := p.Set(t.Context(), geelark.CodeTooManyRequests, "too many", clk.Now().Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another worker meets a lockout meanwhile.
+	lock, changed, err := st.Pauses(nil).Set(t.Context(), geelark.CodeHourlyLimitLocked, "locked", clk.Now().Add(2*time.Hour))
+	if err != nil || !changed || lock.ID == read.ID {
+		t.Fatalf("lockout: %+v changed %v, %v", lock, changed, err)
+	}
+	res, now, err := p.Lift(t.Context(), read.ID, "ops")
+	if !errors.Is(err, fleet.ErrPauseChanged) || res.Lifted.ID != "" || now.Code != geelark.CodeHourlyLimitLocked {
+		t.Fatalf("Lift of the pause read: %+v, in force %+v, %v; want ErrPauseChanged naming the lockout", res, now, err)
+	}
+	if cur, on, _ := p.Fresh(t.Context()); !on || cur.ID != lock.ID {
+		t.Fatalf("pause after the refused lift: %+v on %v; want the lockout", cur, on)
+	}
+}
+
+// Phones parked for a pause go back to the queue when that pause is
+// lifted; phones parked for another, or no longer waiting, do not.
+func TestLiftRunsOnlyThePhonesParkedForThatPause(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	clk := newFakeClock()
+	st, rdb := newStore(t, clk)
+	aq := asynq.NewClientFromRedisClient(rdb)
+	for _, p := range start(t, st, "parked1", "other1", "started1") {
+		task, err := st.Space().NewTask(fleet.TaskSpec{Action: fleet.ActionStart, ID: p.ID, Gen: p.Gen, Task: p.Task})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := aq.EnqueueContext(ctx, task, asynq.ProcessIn(2*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pauses := st.Pauses(nil)
+	old, _, err := pauses.Set(ctx, 40007, "", clk.Now().Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := func(id string) fleet.Phone { p, _ := st.Phone(ctx, id); return p }
+	if err := st.Park(ctx, "other1", one("other1").Gen, old.ID); err != nil {
+		t.Fatal(err)
+	}
+	cur, _, err := pauses.Set(ctx, 40014, "locked", clk.Now().Add(2*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"parked1", "started1"} {
+		if err := st.Park(ctx, id, one(id).Gen, cur.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// started1's pause ended for it: a worker took it into a call.
+	if _, got := claim(t, st, fleet.ActionStart, "started1"); got[0].Verdict != fleet.ClaimGo {
+		t.Fatalf("claim: %+v", got)
+	}
+	res, _, err := pauses.Lift(ctx, cur.ID, "test")
+	if err != nil || res.Ran != 1 {
+		t.Fatalf("lift: %+v, %v; want 1 phone run", res, err)
+	}
+	insp := asynq.NewInspectorFromRedisClient(rdb)
+	for id, want := range map[string]asynq.TaskState{"parked1": asynq.TaskStatePending, "other1": asynq.TaskStateScheduled,
+		"started1": asynq.TaskStateScheduled} {
+		p := one(id)
+		ti, err := insp.GetTaskInfo(st.Space().StartQueue(), tasks.TaskID(id, p.Gen, p.Task))
+		if err != nil || ti.State != want {
+			t.Errorf("%s after the lift: %v (%v), want %v", id, ti.State, err, want)
+		}
+	}
+	if p := one("parked1"); p.Waits != "" {
+		t.Errorf("parked1 still waits for %q after the lift", p.Waits)
+	}
+}
+
 // Current answers from a cache up to a second old; Fresh always asks Redis.
 func TestPauseCurrentIsCachedFreshIsNot(t *testing.T) {
 	t.Parallel()
-	_, rdb := newRedis(t)
 	clk := newFakeClock()
-	reader := fleet.NewPauses(rdb, clk.Now)
-	setter := fleet.NewPauses(rdb, clk.Now)
+	st, _ := newStore(t, clk)
+	reader := st.Pauses(nil)
+	setter := st.Pauses(nil)
 	if _, on, err := reader.Current(t.Context()); on || err != nil {
 		t.Fatalf("pause before any: %v %v", on, err)
 	}
@@ -162,8 +253,8 @@ func TestPauseCurrentIsCachedFreshIsNot(t *testing.T) {
 	}
 
 	// A second after its last read, Current asks again.
-	late := fleet.NewPauses(rdb, clk.Now)
-	if _, _, err := setter.Lift(t.Context(), "test"); err != nil {
+	late := st.Pauses(nil)
+	if _, _, err := setter.Lift(t.Context(), "", "test"); err != nil {
 		t.Fatal(err)
 	}
 	late.Current(t.Context())

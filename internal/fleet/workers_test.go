@@ -12,9 +12,9 @@ import (
 // worker whose heartbeat ran out no longer counts.
 func TestWorkersAllRefused(t *testing.T) {
 	t.Parallel()
-	_, rdb := newRedis(t)
 	clk := newFakeClock()
-	w := fleet.NewWorkers(rdb, clk.Now)
+	st, rdb := newStore(t, clk)
+	w := st.Workers(nil)
 	ctx := t.Context()
 	check := func(want bool, what string) {
 		t.Helper()
@@ -78,4 +78,13 @@ func TestWorkersAllRefused(t *testing.T) {
 	clk.Advance(fleet.HeartbeatTTL + time.Millisecond)
 	live()
 	check(false, "no live worker")
+
+	// The next heartbeat drops the refusals of workers gone (a SIGKILLed
+	// worker's refusal does not stay).
+	if err := w.Beat(ctx, "w4"); err != nil {
+		t.Fatal(err)
+	}
+	if left, err := rdb.HKeys(ctx, st.Space().Key("refused")).Result(); err != nil || len(left) != 0 {
+		t.Fatalf("refusals left after a heartbeat: %v, %v; want none of gone workers", left, err)
+	}
 }

@@ -3,6 +3,7 @@ package logging
 import (
 	"time"
 
+	"github.com/hibiken/asynq"
 	"go.uber.org/zap"
 )
 
@@ -11,3 +12,6 @@ var Field = zap.Any
 
 // SetClock makes l read the time from now.
 func (l *RedisLogger) SetClock(now func() time.Time) { l.now = now }
+
+// AsynqAt is Asynq with the clock now.
+func AsynqAt(log *zap.Logger, now func() time.Time) asynq.Logger { return newAsynq(log, now) }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -20,33 +19,24 @@ const RedisEvery = 10 * time.Second
 // with redis.SetLogger before any Redis use. It is safe for simultaneous use
 // by multiple goroutines.
 type RedisLogger struct {
-	log   *zap.Logger
-	every time.Duration
-	now   func() time.Time
-
-	mu         sync.Mutex
-	last       time.Time // when the last line was written; zero before the first
-	suppressed int
+	log *zap.Logger
+	now func() time.Time
+	t   *throttle // one kind: every go-redis line counts against the same interval
 }
 
 // Redis returns a RedisLogger writing to log.
 func Redis(log *zap.Logger) *RedisLogger {
-	return &RedisLogger{log: log.Named("redis"), every: RedisEvery, now: time.Now}
+	l := &RedisLogger{log: log.Named("redis"), now: time.Now}
+	l.t = newThrottle(RedisEvery, func() time.Time { return l.now() })
+	return l
 }
 
 // Printf implements go-redis's internal.Logging interface.
 func (l *RedisLogger) Printf(_ context.Context, format string, v ...any) {
-	l.mu.Lock()
-	now := l.now()
-	if !l.last.IsZero() && now.Sub(l.last) < l.every {
-		l.suppressed++
-		l.mu.Unlock()
+	ok, n := l.t.allow("")
+	if !ok {
 		return
 	}
-	n := l.suppressed
-	l.last, l.suppressed = now, 0
-	l.mu.Unlock()
-
 	var fields []zap.Field
 	if n > 0 {
 		fields = append(fields, zap.Int("suppressed", n))

@@ -1,81 +1,65 @@
-// Package queueadmin reads and repairs phonestart's queue for people: counts by
-// state, the dead-letter ledger (fleet.Ledger), requeue and purge.
+// Package queueadmin reads and repairs phonestart's phones for people:
+// counts by state, the dead-letter ledger, requeue and purge.
 package queueadmin
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"time"
-
-	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/phonestart/phonestart/enqueue"
 	"github.com/phonestart/phonestart/internal/fleet"
-	"github.com/phonestart/phonestart/tasks"
 )
 
-// Admin inspects and repairs the queue on one Redis.
+// Admin inspects and repairs the phones of one deployment.
 type Admin struct {
-	insp   *asynq.Inspector
 	enq    *enqueue.Client
+	store  *fleet.Store
 	ledger *fleet.Ledger
-	boots  *fleet.Boots
-	// journal records requeues and purges, capped as enq's events are.
-	journal *fleet.Journal
 }
 
-// New returns an Admin for rdb; requeues go through enq.
-func New(rdb redis.UniversalClient, enq *enqueue.Client) *Admin {
-	return &Admin{insp: asynq.NewInspectorFromRedisClient(rdb), enq: enq, ledger: fleet.NewLedger(rdb, 0),
-		boots: fleet.NewBoots(rdb), journal: enq.Journal()}
+// New returns an Admin of store's deployment; requeues go through enq,
+// which must be of the same namespace.
+func New(enq *enqueue.Client, store *fleet.Store) *Admin {
+	return &Admin{enq: enq, store: store, ledger: store.Ledger()}
 }
 
 // Counts are phones by state.
 type Counts struct {
-	Pending   int `json:"pending"`
+	Queued    int `json:"queued"`
 	Scheduled int `json:"scheduled"`
 	Retry     int `json:"retry"`
-	Active    int `json:"active"`
-	Dead      int `json:"dead"`
+	Sending   int `json:"sending"`
 	// Booting counts phones GeeLark accepted and has not yet reported
-	// usable (fleet.Boots).
-	Booting int `json:"booting"`
+	// usable.
+	Booting  int `json:"booting"`
+	Stopping int `json:"stopping"`
+	// Dead counts the dead-letter entries (a phone whose start and stop
+	// both died counts twice).
+	Dead int `json:"dead"`
+	// Started counts the phones GeeLark ever accepted a start of, in this
+	// namespace.
+	Started int `json:"started"`
 }
 
-// Counts returns the number of phones in each state.
+// Counts returns the number of phones in each state, from their records.
 func (a *Admin) Counts(ctx context.Context) (Counts, error) {
-	dead, err := a.ledger.Count(ctx)
+	c, err := a.store.Counts(ctx)
 	if err != nil {
-		return Counts{}, fmt.Errorf("count dead phones: %w", err)
+		return Counts{}, fmt.Errorf("count phones: %w", err)
 	}
-	booting, err := a.boots.Count(ctx)
-	if err != nil {
-		return Counts{}, fmt.Errorf("count booting phones: %w", err)
-	}
-	// GetQueueInfo does not map a missing queue to ErrQueueNotFound: ask
-	// first. A queue appears with its first task.
-	queues, err := a.insp.Queues()
-	if err != nil {
-		return Counts{}, fmt.Errorf("list queues: %w", err)
-	}
-	if !slices.Contains(queues, tasks.Queue) {
-		return Counts{Dead: dead, Booting: booting}, nil
-	}
-	q, err := a.insp.GetQueueInfo(tasks.Queue)
-	if err != nil {
-		return Counts{}, fmt.Errorf("read queue %s: %w", tasks.Queue, err)
-	}
-	return Counts{Pending: q.Pending, Scheduled: q.Scheduled, Retry: q.Retry, Active: q.Active, Dead: dead, Booting: booting}, nil
+	n := c.ByState
+	return Counts{Queued: n[fleet.StateQueued], Scheduled: n[fleet.StateScheduled], Retry: n[fleet.StateRetry],
+		Sending: n[fleet.StateSending], Booting: n[fleet.StateBooting], Stopping: n[fleet.StateStopping], Dead: c.Dead,
+		Started: c.Started}, nil
 }
 
 // DeadPhone is one entry of the dead-letter ledger.
 type DeadPhone = fleet.DeadPhone
 
-// DeadPage returns up to limit dead phones in ID order after the phone
-// after ("" for the first), and the after of the next page ("" on the last).
+// DeadPage returns up to limit dead entries in ID order after the entry
+// after ("" for the first), and the after of the next page ("" on the
+// last).
 func (a *Admin) DeadPage(ctx context.Context, after string, limit int) ([]DeadPhone, string, error) {
 	out, next, err := a.ledger.Page(ctx, after, limit)
 	if err != nil {
@@ -84,12 +68,12 @@ func (a *Admin) DeadPage(ctx context.Context, after string, limit int) ([]DeadPh
 	return out, next, nil
 }
 
-// chunk is how many dead phones --all handles at a time.
+// chunk is how many dead entries --all handles at a time.
 const chunk = 1000
 
-// each calls f with the dead phones named by ids, or with all of them a
-// chunk at a time. A named ID that is not dead is an error, before f is
-// called at all.
+// each calls f with the dead entries of the phones named by ids (a
+// phone's start and stop), or with all of them a chunk at a time. A named
+// ID with no entry is an error, before f is called at all.
 func (a *Admin) each(ctx context.Context, all bool, ids []string, f func([]DeadPhone) error) error {
 	if all == (len(ids) > 0) {
 		return errors.New("name phone IDs or --all, not both and not neither")
@@ -99,15 +83,13 @@ func (a *Admin) each(ctx context.Context, all bool, ids []string, f func([]DeadP
 		if err != nil {
 			return fmt.Errorf("read dead phones: %w", err)
 		}
-		if len(sel) < len(ids) {
-			found := make(map[string]bool, len(sel))
-			for _, d := range sel {
-				found[d.ID] = true
-			}
-			for _, id := range ids {
-				if !found[id] {
-					return fmt.Errorf("phone %q is not dead-lettered", id)
-				}
+		found := make(map[string]bool, len(sel))
+		for _, d := range sel {
+			found[d.ID] = true
+		}
+		for _, id := range ids {
+			if !found[id] {
+				return fmt.Errorf("phone %q is not dead-lettered", id)
 			}
 		}
 		return f(sel)
@@ -129,39 +111,41 @@ func (a *Admin) each(ctx context.Context, all bool, ids []string, f func([]DeadP
 		if next == "" {
 			return nil
 		}
-		after = page[len(page)-1].ID
+		after = page[len(page)-1].Key()
 	}
 }
 
-// Requeue enqueues dead phones again with their own start options and a
-// fresh set of attempts, and returns how many were requeued. A phone is
-// dropped from the ledger as it is enqueued (package enqueue does that).
+// Requeue sends dead phones back with a fresh set of attempts: a dead start
+// is enqueued again with its own options and stop-after, a dead stop is
+// stopped again. Each entry goes from the ledger in the same step as its
+// phone's record takes the new request. It returns how many it sent back.
 func (a *Admin) Requeue(ctx context.Context, all bool, ids []string) (int, error) {
 	n := 0
 	err := a.each(ctx, all, ids, func(sel []DeadPhone) error {
 		byOpts := map[string]*enqueue.Request{}
 		var order []string
-		sel, stops, err := a.requeueStops(ctx, sel) // dead stops are stopped again
-		n += stops
-		if err != nil {
-			return err
-		}
+		var stops []string
 		for _, d := range sel {
+			if d.Action == fleet.ActionStop {
+				stops = append(stops, d.ID)
+				continue
+			}
 			k := d.Options.Key() + "/" + d.StopAfter.String()
 			if byOpts[k] == nil {
-				byOpts[k] = &enqueue.Request{Options: d.Options, StopAfter: d.StopAfter}
+				byOpts[k] = &enqueue.Request{Options: d.Options, StopAfter: d.StopAfter, Label: "requeue", Requeue: true}
 				order = append(order, k)
 			}
 			byOpts[k].IDs = append(byOpts[k].IDs, d.ID)
 		}
-		for _, k := range order {
-			req := *byOpts[k]
-			// Recorded first: a worker may start a phone as soon as it
-			// is enqueued, and its events must come after this one.
-			if err := a.record(ctx, fleet.EventRequeued, req.IDs); err != nil {
+		if len(stops) > 0 {
+			rep, err := a.enq.Stop(ctx, enqueue.StopRequest{IDs: stops, Label: "requeue", Requeue: true})
+			n += rep.Stopped
+			if err != nil {
 				return err
 			}
-			rep, err := a.enq.Start(ctx, req)
+		}
+		for _, k := range order {
+			rep, err := a.enq.Start(ctx, *byOpts[k])
 			n += rep.Enqueued
 			if err != nil {
 				return err
@@ -172,46 +156,23 @@ func (a *Admin) Requeue(ctx context.Context, all bool, ids []string) (int, error
 	return n, err
 }
 
-// Purge deletes dead phones for good and returns how many.
+// Purge deletes dead entries for good (a phone's start and stop) and
+// returns how many.
 func (a *Admin) Purge(ctx context.Context, all bool, ids []string) (int, error) {
 	n := 0
 	err := a.each(ctx, all, ids, func(sel []DeadPhone) error {
-		for _, d := range sel {
-			// asynq's archive keeps the newest for its web UI; drop the
-			// phone there too.
-			err := a.insp.DeleteTask(tasks.Queue, tasks.TaskID(d.ID))
-			if err != nil && !errors.Is(err, asynq.ErrTaskNotFound) && !errors.Is(err, asynq.ErrQueueNotFound) {
-				return fmt.Errorf("purge %s: %w", d.ID, err)
-			}
-		}
-		ids := make([]string, len(sel))
+		keys := make([]string, len(sel))
 		for i, d := range sel {
-			ids[i] = d.ID
+			keys[i] = d.Key()
 		}
-		k, err := a.ledger.Remove(ctx, ids...)
+		k, err := a.ledger.Purge(ctx, keys...)
 		n += k
-		if err != nil {
-			return err
-		}
-		return a.record(ctx, fleet.EventPurged, ids)
+		return err
 	})
 	return n, err
 }
 
-// record appends one event of kind ev per phone to the events stream.
-func (a *Admin) record(ctx context.Context, ev string, ids []string) error {
-	now := time.Now()
-	evs := make([]fleet.Event, len(ids))
-	for i, id := range ids {
-		evs[i] = fleet.Event{Phone: id, Event: ev, At: now}
-	}
-	if err := a.journal.Record(ctx, evs...); err != nil {
-		return fmt.Errorf("record %s events: %w", ev, err)
-	}
-	return nil
-}
-
-// DeadByCode counts the dead phones by code (0: no GeeLark code decided).
+// DeadByCode counts the dead entries by code (0: no GeeLark code decided).
 func (a *Admin) DeadByCode(ctx context.Context) (map[int]int, error) {
 	out := map[int]int{}
 	for after := ""; ; {

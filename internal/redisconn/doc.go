@@ -1,5 +1,6 @@
 // Package redisconn opens the Redis that holds a phonestart fleet's state,
-// from one REDIS_URL, and checks it before anything runs on it.
+// from one REDIS_URL, and checks it before anything runs on it. Watch then
+// logs each outage of it once, and its end.
 //
 // A URL is one of:
 //
@@ -16,15 +17,13 @@
 // theirs.
 //
 // Redis Cluster is refused, not supported: Open reads INFO cluster and fails
-// with a ClusterMode error when cluster_enabled is 1. phonestart's scripts
-// each touch keys of several hash slots, which a Cluster refuses with
-// CROSSSLOT: the enqueue script adds to asynq's all-queues set
-// (asynq:queues) in the same call as it writes the queue's {phonestart}
-// keys, and the budget and pause scripts use keys without a common hash tag.
-// Making a Cluster work would mean one hash tag on every such key and
-// writing asynq:queues outside the script; and it would put the whole fleet
-// on one shard anyway, so a Cluster would buy no capacity. Sentinel gives the
-// availability a Cluster would, without any of that.
+// with a ClusterMode error when cluster_enabled is 1, and RefuseCluster
+// refuses a Cluster (or Ring) client handed to enqueue.New, worker.New,
+// schedule.NewRunner or the API server. Every key phonestart writes shares
+// one hash tag ({NAMESPACE}), so its own scripts would run on one shard;
+// but that puts the whole fleet on that one shard, so a Cluster would buy no
+// capacity, and phonestart is not tested against one. Sentinel gives the
+// availability a Cluster would.
 //
 // Errors name the setting (REDIS_URL unless Config.Name says otherwise) and
 // never the password.
