@@ -1,11 +1,9 @@
 package tasks
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/phonestart/phonestart/geelark"
 )
 
 // TypeStopPhone is the asynq task type of a stop-phone task.
@@ -34,18 +32,7 @@ type StopPhone struct {
 
 // Validate reports the first problem with the payload.
 func (p StopPhone) Validate() error {
-	if err := geelark.ValidateID(p.ID); err != nil {
-		return err
-	}
-	switch {
-	case p.Gen < 0:
-		return fmt.Errorf("gen %d is negative", p.Gen)
-	case p.Task < 0:
-		return fmt.Errorf("task %d is negative", p.Task)
-	case p.Attempts < 0 || p.Attempts > MaxRetry:
-		return fmt.Errorf("attempts %d is outside 0..%d", p.Attempts, MaxRetry)
-	}
-	return nil
+	return validateTask(p.ID, p.Gen, p.Task, p.Attempts)
 }
 
 // NewStop returns the task that stops p.ID in queue, with ID taskID; extra

@@ -60,20 +60,29 @@ type StartPhone struct {
 
 // Validate reports the first problem with the payload.
 func (p StartPhone) Validate() error {
-	if err := geelark.ValidateID(p.ID); err != nil {
+	if err := validateTask(p.ID, p.Gen, p.Task, p.Attempts); err != nil {
 		return err
 	}
-	switch {
-	case p.Gen < 0:
-		return fmt.Errorf("gen %d is negative", p.Gen)
-	case p.Task < 0:
-		return fmt.Errorf("task %d is negative", p.Task)
-	case p.Attempts < 0 || p.Attempts > MaxRetry:
-		return fmt.Errorf("attempts %d is outside 0..%d", p.Attempts, MaxRetry)
-	case p.StopAfter < 0:
+	if p.StopAfter < 0 {
 		return fmt.Errorf("stop_after %v is negative", p.StopAfter)
 	}
 	return p.Options.Validate()
+}
+
+// validateTask checks what start and stop payloads have in common.
+func validateTask(id string, gen int64, task, attempts int) error {
+	if err := geelark.ValidateID(id); err != nil {
+		return err
+	}
+	switch {
+	case gen < 0:
+		return fmt.Errorf("gen %d is negative", gen)
+	case task < 0:
+		return fmt.Errorf("task %d is negative", task)
+	case attempts < 0 || attempts > MaxRetry:
+		return fmt.Errorf("attempts %d is outside 0..%d", attempts, MaxRetry)
+	}
+	return nil
 }
 
 // TaskID returns the asynq task ID of a phone's task for generation gen,
