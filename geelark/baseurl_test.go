@@ -48,6 +48,10 @@ func TestBaseURLMistakesAreTyped(t *testing.T) {
 	}{
 		{"404 page", answer(404, "text/html", "<html>Not Found</html>").URL,
 			want{foreign: true, status: 404, ctype: "text/html"}},
+		{"405: no POST here", answer(405, "text/html", "<html>Method Not Allowed</html>").URL,
+			want{foreign: true, status: 405, ctype: "text/html"}},
+		{"501: a file server", answer(501, "text/html", "<html>Unsupported method ('POST')</html>").URL,
+			want{foreign: true, status: 501, ctype: "text/html"}},
 		{"HTML with 200", answer(200, "text/html; charset=utf-8", "<!doctype html><html>Welcome</html>").URL,
 			want{foreign: true, status: 200, ctype: "text/html; charset=utf-8"}},
 		{"JSON of another shape", answer(200, "application/json", `{"status":"ok","version":"2.1"}`).URL,

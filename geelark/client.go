@@ -288,9 +288,12 @@ func (c *Client) post(ctx context.Context, path string, body []byte) (traceID st
 	raw, err = io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	ctype = resp.Header.Get("Content-Type")
 	switch {
-	case resp.StatusCode == http.StatusNotFound:
-		// GeeLark serves every path phonestart calls: a 404 comes from
-		// another server, or from a base URL with a path of its own.
+	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed ||
+		resp.StatusCode == http.StatusNotImplemented:
+		// GeeLark serves every path phonestart calls, by POST: a 404 comes
+		// from another server, or from a base URL with a path of its own;
+		// a 405 or 501 from a server that takes no POST there (a web or
+		// file server).
 		return traceID, nil, ctype, &TransportError{Op: "status", StatusCode: resp.StatusCode, TraceID: traceID,
 			Err: &ForeignReplyError{StatusCode: resp.StatusCode, ContentType: ctype}}
 	case resp.StatusCode != http.StatusOK:

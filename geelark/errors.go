@@ -67,7 +67,7 @@ func IsOutcomeUnknown(err error) bool {
 // requests would fill it with the credentials.
 
 // ForeignReplyError means a server answered at the base URL, but not as
-// GeeLark's API does: HTTP 404, or a 200 whose body is not GeeLark's JSON
+// GeeLark's API does: HTTP 404, 405 or 501, or a 200 whose body is not GeeLark's JSON
 // envelope (an HTML page, JSON of another shape). The base URL most likely
 // names another server, or a path it should not have. A reply cut short,
 // an HTTP 5xx or an unknown code are not foreign: GeeLark answers so in
@@ -75,7 +75,7 @@ func IsOutcomeUnknown(err error) bool {
 type ForeignReplyError struct {
 	StatusCode  int    // the reply's HTTP status
 	ContentType string // the reply's Content-Type, "" when it had none
-	Err         error  // why the body is not GeeLark's envelope; nil for a 404
+	Err         error  // why the body is not GeeLark's envelope; nil for a 404, 405 or 501
 }
 
 func (e *ForeignReplyError) Error() string {
