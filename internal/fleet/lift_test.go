@@ -118,3 +118,38 @@ func TestLiftMakesTheBootsThePauseHeldBackDue(t *testing.T) {
 		t.Fatalf("claim after the lift: %+v, %v; want held1 alone", got, err)
 	}
 }
+
+// A pause extended while a boot waits for its end takes the boot with it:
+// a lift of the longer pause makes that boot due too, not only the boots
+// put off after the extension.
+func TestLiftMakesDueTheBootsAnExtendedPauseHeldBack(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clk := newFakeClock()
+	st, _ := newStore(t, clk)
+	checks := fleet.Checks{Poll: time.Second}
+	toBooting(t, st, clk.Now().Add(time.Second), "held1")
+	first, _, err := st.Pauses(nil).Set(ctx, 41001, "balance not enough", clk.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Second)
+	due, _, err := st.ClaimBoots(ctx, 10, time.Minute, checks)
+	if err != nil || len(due) != 1 {
+		t.Fatalf("claim: %d boots, %v", len(due), err)
+	}
+	if _, err := st.SettleBoots(ctx, 0, []fleet.BootSettle{{ID: "held1", Ver: due[0].Ver, To: fleet.BootLater, Due: first.Until}}); err != nil {
+		t.Fatal(err)
+	}
+	longer, changed, err := st.Pauses(nil).Set(ctx, 41001, "balance not enough", clk.Now().Add(2*time.Hour))
+	if err != nil || !changed || longer.ID == first.ID {
+		t.Fatalf("extending the pause: %+v changed=%v, %v", longer, changed, err)
+	}
+	if _, _, err := st.Pauses(nil).Lift(ctx, longer.ID, "ops@test"); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := st.ClaimBoots(ctx, 10, time.Minute, checks)
+	if err != nil || len(got) != 1 || got[0].ID != "held1" {
+		t.Fatalf("claim after lifting the extended pause: %+v, %v; want held1 (it waited for the first pause's end)", got, err)
+	}
+}

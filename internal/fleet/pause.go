@@ -71,8 +71,10 @@ func newID() string {
 
 // setPause extends the pause (KEYS[1]) to ARGV[3] unless one already runs
 // longer, and for account-wide codes opens the streak (KEYS[2]) if none is
-// open. ARGV: code, msg, until, now (ms), account ("1"), by, new ID. It
-// returns 1 when it changed the pause.
+// open. ARGV: code, msg, until, now (ms), account ("1"), by, new ID. The
+// boots the pause in force put off until its end (in KEYS[3], scored at its
+// until) move to the new end, so that the pause's end, or its lift, finds
+// them. It returns 1 when it changed the pause.
 var setPause = redis.NewScript(`
 local since = ARGV[4]
 if ARGV[5] == "1" then
@@ -82,6 +84,11 @@ if ARGV[5] == "1" then
 end
 local cur = tonumber(redis.call("HGET", KEYS[1], "until") or "0")
 if cur >= tonumber(ARGV[3]) then return 0 end
+if cur > 0 then
+  for _, id in ipairs(redis.call("ZRANGEBYSCORE", KEYS[3], cur, cur)) do
+    redis.call("ZADD", KEYS[3], ARGV[3], id)
+  end
+end
 redis.call("HSET", KEYS[1], "code", ARGV[1], "msg", ARGV[2], "until", ARGV[3], "since", since, "by", ARGV[6], "id", ARGV[7])
 redis.call("PEXPIREAT", KEYS[1], ARGV[3])
 return 1`)
@@ -94,7 +101,7 @@ func (p *Pauses) Set(ctx context.Context, code int, msg string, until time.Time)
 	if geelark.Lookup(code).Class == geelark.ClassAccount {
 		account = "1"
 	}
-	n, err := setPause.Run(ctx, p.rdb, []string{p.sp.Key("pause"), p.sp.Key("blocked")},
+	n, err := setPause.Run(ctx, p.rdb, []string{p.sp.Key("pause"), p.sp.Key("blocked"), p.sp.Key("booting")},
 		code, msg, until.UnixMilli(), now.UnixMilli(), account, p.by, newID()).Int()
 	if err != nil {
 		return Pause{}, false, err
