@@ -59,7 +59,7 @@ func runCancel(ctx context.Context, args []string, env Env) error {
 	fmt.Fprintf(env.Stdout, "cancelled %s; %d had nothing waiting; %d in a call now\n",
 		plural(len(rep.Cancelled), "phone"), len(rep.NotFound), len(rep.Active))
 	if n := len(rep.Active); n > 0 {
-		fmt.Fprintf(env.Stdout, "in a call now, not cancelled: %s\n", listSome(rep.Active, 10))
+		fmt.Fprintf(env.Stdout, "in a call now (or its answer being checked), not cancelled: %s\n", listSome(rep.Active, 10))
 	}
 	if n := len(rep.NotFound); n > 0 {
 		fmt.Fprintf(env.Stdout, "nothing waiting (never asked for, started, stopped or dead): %s\n", listSome(rep.NotFound, 10))

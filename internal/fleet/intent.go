@@ -189,7 +189,8 @@ func (s *Store) Place(ctx context.Context, in Intent, ids []string) ([]Placed, e
 type Cancelled struct {
 	ID string
 	// Outcome is "cancelled" (its waiting start or stop was called off),
-	// "active" (it is in a call right now: not called off) or "none"
+	// "active" (it is in a call right now, or a start call's answer was
+	// lost and its status check is to come: not called off) or "none"
 	// (nothing waiting: never asked for, started, stopped or dead).
 	Outcome string
 	// Task is the cancelled intent's task, which will do nothing.
@@ -205,7 +206,9 @@ for i = 8, #ARGV do
   local st = r.st
   local res, task = "none", ""
   if st == "queued" or st == "scheduled" or st == "retry" or st == "stopping" then
-    if owncall(r, r.act or "start") then
+    if owncall(r, r.act or "start") or r.unans == "1" then
+      -- in a call, or its start call's answer was lost: the phone may be
+      -- running, and its status check decides
       res = "active"
     else
       task = taskid(r)

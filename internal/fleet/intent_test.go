@@ -137,6 +137,32 @@ func TestCancelCallsOffOnlyWhatWaits(t *testing.T) {
 	}
 }
 
+// A phone whose start call's answer was lost may be running at GeeLark: a
+// cancel leaves it to its status check (active), rather than end it
+// cancelled with no billing guard and nothing to stop it.
+func TestCancelLeavesAPhoneWhoseStartAnswerWasLost(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	st, _ := newStore(t, clk)
+	place(t, st, fleet.Intent{Action: fleet.ActionStart, Request: "a-1", StopAfter: time.Hour}, "lost", "refused")
+	token, _ := claim(t, st, fleet.ActionStart, "lost", "refused")
+	settle(t, st, fleet.ActionStart, token, fleet.Settle{To: fleet.ToRetry, Due: clk.Now().Add(time.Minute), Unanswered: true}, "lost")
+	settle(t, st, fleet.ActionStart, token, fleet.Settle{To: fleet.ToRetry, Due: clk.Now().Add(time.Minute), Code: 47002}, "refused")
+	got, err := st.Cancel(context.Background(), []string{"lost", "refused"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"lost": "active", "refused": "cancelled"}
+	for _, c := range got {
+		if c.Outcome != want[c.ID] {
+			t.Errorf("%s: %s, want %s", c.ID, c.Outcome, want[c.ID])
+		}
+	}
+	if p, _ := st.Phone(context.Background(), "lost"); p.State != fleet.StateRetry || !p.Unanswered {
+		t.Errorf("lost after the cancel: %s (unanswered %v), want retry, unanswered: its check decides", p.State, p.Unanswered)
+	}
+}
+
 // A claim moves only phones whose task is the record's current one: a task
 // of another generation or number does nothing; a phone whose start call
 // was out when its worker died is checked; a phone whose other action is
