@@ -83,7 +83,7 @@ func TestThreeWorkersShareOneBudget(t *testing.T) {
 		c.BatchWait = 20 * time.Millisecond
 		c.Concurrency = 100 // enough phones at hand that the budget, not asynq, sets the pace
 	})
-	st := e.waitSettled(ids, 90*time.Second)
+	st := e.waitSettled(ids, 3*time.Minute)
 	for id, s := range st {
 		if s != fleet.StateReady {
 			t.Fatalf("phone %s ended %s", id, s)

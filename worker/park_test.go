@@ -34,7 +34,7 @@ func TestPhoneTakenJustAfterALiftDoesNotWaitOutThePause(t *testing.T) {
 	}
 	ids := append(phoneIDs("afterlift", 5), first)
 	e.enqueue(enqueue.Request{IDs: ids[:5]})
-	st := e.waitSettled(ids, time.Minute)
+	st := e.waitSettled(ids, 3*time.Minute)
 	for _, id := range ids {
 		if st[id] != fleet.StateReady || e.fake.Starts(id) != 1 {
 			t.Errorf("%s: %s, started %d times", id, st[id], e.fake.Starts(id))

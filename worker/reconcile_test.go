@@ -35,7 +35,7 @@ func TestUnansweredCallsAreCheckedNotRepeated(t *testing.T) {
 			cfg := e.fastConfig()
 			cfg.BatchWait = time.Second
 			e.startWorker(cfg)
-			st := e.waitSettled(ids, time.Minute)
+			st := e.waitSettled(ids, 3*time.Minute)
 			for _, id := range ids {
 				if st[id] != fleet.StateReady {
 					t.Errorf("%s: %s", id, st[id])
@@ -77,7 +77,7 @@ func TestFailingStatusCheckWaitsAndRetries(t *testing.T) {
 	cfg.MaxAttempts = 2 // the three failed checks must not use attempts
 	cfg.Status = status
 	e.startWorker(cfg)
-	st := e.waitSettled(ids, time.Minute)
+	st := e.waitSettled(ids, 3*time.Minute)
 	for _, id := range ids {
 		if st[id] != fleet.StateReady || e.fake.Starts(id) != 1 {
 			t.Errorf("%s: %s, started %d times", id, st[id], e.fake.Starts(id))
@@ -133,7 +133,7 @@ func TestMarkedPhonesByState(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.startWorker(e.fastConfig())
-	st := e.waitSettled([]string{running, off}, 30*time.Second)
+	st := e.waitSettled([]string{running, off}, 3*time.Minute)
 	for id, want := range map[string]int{running: 1, off: 1} {
 		if st[id] != fleet.StateReady || e.fake.Starts(id) != want {
 			t.Errorf("%s: %s, started %d times, want %d", id, st[id], e.fake.Starts(id), want)

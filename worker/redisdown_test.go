@@ -60,7 +60,7 @@ func TestRedisAwayHoldsCalls(t *testing.T) {
 	if err := e.r.Mini.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	st := e.waitSettled(ids, 60*time.Second)
+	st := e.waitSettled(ids, 3*time.Minute)
 	for id, s := range st {
 		if s != fleet.StateReady {
 			t.Fatalf("phone %s ended %s", id, s)

@@ -56,7 +56,7 @@ func TestLiftAfterAPauseThatEndedStartsNothing(t *testing.T) {
 	ids := phoneIDs("ended", 20)
 	e.fake.FailNext(1, geelarktest.Fault{Kind: geelarktest.FaultCode, Code: geelark.CodeTooManyRequests})
 	e.enqueue(enqueue.Request{IDs: ids})
-	st := e.waitSettled(ids, 2*time.Minute)
+	st := e.waitSettled(ids, 3*time.Minute)
 	for _, id := range ids {
 		if st[id] != fleet.StateReady || e.fake.Starts(id) != 1 {
 			t.Fatalf("%s: %s, started %d times; want ready once", id, st[id], e.fake.Starts(id))
@@ -79,7 +79,7 @@ func TestLiftAfterAPauseThatEndedStartsNothing(t *testing.T) {
 	// sent back to the queue: once it is ready, those would have been sent.
 	marker := "endedmark1"
 	e.enqueue(enqueue.Request{IDs: []string{marker}})
-	e.waitSettled([]string{marker}, time.Minute)
+	e.waitSettled([]string{marker}, 3*time.Minute)
 	after := startCalls(e.fake)[len(before):]
 	if len(after) != 1 || !slices.Equal(after[0].IDs, []string{marker}) {
 		for _, c := range after {
@@ -297,7 +297,7 @@ func TestLiftEndsTheRefusalOfEveryWorker(t *testing.T) {
 	if next.Code != 0 || !next.Time.Before(probe) {
 		t.Fatalf("the next start call: code %d at %v; want one accepted before the probe at %v", next.Code, next.Time, probe)
 	}
-	st := e.waitSettled(ids, time.Minute)
+	st := e.waitSettled(ids, 3*time.Minute)
 	for _, id := range ids {
 		if st[id] != fleet.StateReady || e.fake.Starts(id) != 1 {
 			t.Errorf("%s: %s, started %d times", id, st[id], e.fake.Starts(id))

@@ -60,7 +60,7 @@ func TestBudgetHoldsWithAWorkerClockTenMinutesOff(t *testing.T) {
 		cfg.BatchSize, cfg.Concurrency = 1, len(ids)/4
 		workers = append(workers, e.startWorker(cfg))
 	}
-	st := e.waitSettled(ids, 30*time.Second)
+	st := e.waitSettled(ids, 3*time.Minute)
 	for id, s := range st {
 		if s != fleet.StateReady {
 			t.Fatalf("phone %s ended %s", id, s)

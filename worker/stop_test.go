@@ -46,7 +46,7 @@ func TestStopBatches(t *testing.T) {
 		t.Fatalf("report %+v, want 1000 stopped", rep)
 	}
 	cfg := e.fastConfig()
-	cfg.BatchWait = 20 * time.Second // only size cuts a batch, however slow asynq is: 5 full ones, none waits
+	cfg.BatchWait = 10 * time.Minute // only size cuts a batch, however slow asynq is: 5 full ones, none waits
 	w := e.startWorker(cfg)
 	waitFor(t, 30*time.Second, func() bool { return w.Stats().Stopped == 1000 })
 	for _, id := range ids {
