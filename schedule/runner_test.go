@@ -187,7 +187,7 @@ func TestScheduledStartsBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	w, err := worker.New(worker.Config{Redis: rdb, API: api, Logger: zaptest.NewLogger(t),
-		BatchWait: 2 * time.Second, PollInterval: 100 * time.Millisecond})
+		BatchWait: 10 * time.Minute, PollInterval: 100 * time.Millisecond}) // only size cuts a batch: 2 full ones
 	if err != nil {
 		t.Fatal(err)
 	}

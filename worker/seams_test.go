@@ -110,9 +110,13 @@ func TestLostAnswerPhonesBootThenStopAfter(t *testing.T) {
 			ids := phoneIDs("lostboot"+kind.String()[:3], 10)
 			e.fake.FailNext(1, geelarktest.Fault{Kind: kind})
 			e.enqueue(enqueue.Request{IDs: ids, StopAfter: time.Second})
-			e.startWorker(e.bootConfig(time.Minute))
+			cfg := e.bootConfig(time.Minute)
+			// Only size cuts the batch: all 10 in the first call, however
+			// slowly asynq hands them over.
+			cfg.BatchSize, cfg.BatchWait = len(ids), 10*time.Minute
+			e.startWorker(cfg)
 			for _, id := range ids {
-				e.waitPhone(id, time.Minute, fleet.StateStopped, fleet.StateDead)
+				e.waitPhone(id, 3*time.Minute, fleet.StateStopped, fleet.StateDead)
 			}
 			// The lost answer is a retry (unanswered) before the check.
 			want := []string{fleet.EventEnqueued, fleet.EventRetry, fleet.EventStarted, fleet.EventReady, fleet.EventStopped}

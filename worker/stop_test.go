@@ -48,7 +48,7 @@ func TestStopBatches(t *testing.T) {
 	cfg := e.fastConfig()
 	cfg.BatchWait = 10 * time.Minute // only size cuts a batch, however slow asynq is: 5 full ones, none waits
 	w := e.startWorker(cfg)
-	waitFor(t, 30*time.Second, func() bool { return w.Stats().Stopped == 1000 })
+	waitFor(t, 3*time.Minute, func() bool { return w.Stats().Stopped == 1000 })
 	for _, id := range ids {
 		if n := e.fake.Stops(id); n != 1 {
 			t.Fatalf("phone %s stopped %d times, want 1", id, n)
