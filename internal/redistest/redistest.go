@@ -16,8 +16,11 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// lockKey marks a database as claimed by a running test.
-const lockKey = "phonestart-test:claimed"
+// LockKey marks a real Redis database as claimed by a running test; it is
+// the harness's key, not phonestart's.
+const LockKey = "phonestart-test:claimed"
+
+const lockKey = LockKey
 
 // Redis is one test's Redis.
 type Redis struct {
