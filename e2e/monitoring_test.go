@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"github.com/phonestart/phonestart/internal/adminserver/admintest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,10 +49,10 @@ func TestMonitoringShowsWaitingPhonesInABrowser(t *testing.T) {
 		t.Skip("no chromium binary (looked for /usr/bin/chromium, chromium, chromium-browser): " +
 			"install it (apt-get install chromium) to run the browser test")
 	}
-	e := newEnv(t)
-	ids := phoneIDs("5577", 12)
-	e.enqueue(ids)
-	store, err := fleet.NewStore(e.rdb, fleet.StoreConfig{})
+	e := admintest.New(t)
+	ids := admintest.PhoneIDs("5577", 12)
+	e.Enqueue(ids)
+	store, err := fleet.NewStore(e.RDB, fleet.StoreConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +99,7 @@ func TestMonitoringShowsWaitingPhonesInABrowser(t *testing.T) {
 	// whose Pending tab lists the waiting phones' tasks.
 	queueLink := `//a[normalize-space(.)="phonestart"]`
 	pendingTab := `//*[@role="button"][starts-with(normalize-space(.), "Pending")]`
-	if err := chromedp.Do(ctx, chromedp.Navigate(e.url+"/monitoring/"), chromedp.WaitVisible(queueLink)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(e.URL+"/monitoring/"), chromedp.WaitVisible(queueLink)); err != nil {
 		fail(err)
 	}
 	dashboard, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
@@ -119,7 +120,7 @@ func TestMonitoringShowsWaitingPhonesInABrowser(t *testing.T) {
 	}
 	dir := artifacts(t)
 	kind := "miniredis" // CI runs the tests on both kinds of Redis: keep both sets
-	if e.r.Real {
+	if e.R.Real {
 		kind = "redis"
 	}
 	for name, png := range map[string][]byte{"dashboard": dashboard, "pending": pending} {

@@ -1,6 +1,7 @@
 package adminserver_test
 
 import (
+	"github.com/phonestart/phonestart/internal/adminserver/admintest"
 	"net/http"
 	"testing"
 	"time"
@@ -12,11 +13,11 @@ import (
 // go against the record, which decides the phone's fate. Neither a page on
 // another site nor the UI itself can change a task through it.
 func TestMonitoringChangesNoTask(t *testing.T) {
-	e := newEnv(t)
-	e.enqueue(phoneIDs("csrf", 3))
+	e := admintest.New(t)
+	e.Enqueue(admintest.PhoneIDs("csrf", 3))
 	c := http.Client{Timeout: 5 * time.Second}
 	post := func(site string) int {
-		req, _ := http.NewRequest(http.MethodPost, e.url+"/monitoring/api/queues/"+tasks.Queue+"/pending_tasks:archive_all", nil)
+		req, _ := http.NewRequest(http.MethodPost, e.URL+"/monitoring/api/queues/"+tasks.Queue+"/pending_tasks:archive_all", nil)
 		req.Header.Set("Sec-Fetch-Site", site)
 		resp, err := c.Do(req)
 		if err != nil {
@@ -31,11 +32,11 @@ func TestMonitoringChangesNoTask(t *testing.T) {
 	if code := post("same-origin"); code < 400 {
 		t.Errorf("same-origin POST answered %d, want it refused", code)
 	}
-	if q, err := e.insp.GetQueueInfo(tasks.Queue); err != nil || q.Pending != 3 || q.Archived != 0 {
+	if q, err := e.Insp.GetQueueInfo(tasks.Queue); err != nil || q.Pending != 3 || q.Archived != 0 {
 		t.Fatalf("the POSTs changed the queue: %+v, %v", q, err)
 	}
 	// Reading still works.
-	req, _ := http.NewRequest(http.MethodGet, e.url+"/monitoring/api/queues/"+tasks.Queue+"/pending_tasks", nil)
+	req, _ := http.NewRequest(http.MethodGet, e.URL+"/monitoring/api/queues/"+tasks.Queue+"/pending_tasks", nil)
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package adminserver_test
 
 import (
+	"github.com/phonestart/phonestart/internal/adminserver/admintest"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,48 +14,48 @@ import (
 )
 
 func TestHealthzAnswersWhileTheProcessIsUp(t *testing.T) {
-	e := newEnv(t)
-	if code, body := e.get("/healthz"); code != 200 || strings.TrimSpace(body) != "ok" {
+	e := admintest.New(t)
+	if code, body := e.Get("/healthz"); code != 200 || strings.TrimSpace(body) != "ok" {
 		t.Fatalf("/healthz: %d %q", code, body)
 	}
-	if e.r.Mini != nil {
-		e.r.Mini.Close() // Redis has nothing to do with liveness
-		if code, body := e.get("/healthz"); code != 200 {
+	if e.R.Mini != nil {
+		e.R.Mini.Close() // Redis has nothing to do with liveness
+		if code, body := e.Get("/healthz"); code != 200 {
 			t.Fatalf("/healthz without Redis: %d %q", code, body)
 		}
 	}
 }
 
 func TestReadyzFollowsRedis(t *testing.T) {
-	e := newEnv(t)
-	if e.r.Mini == nil {
+	e := admintest.New(t)
+	if e.R.Mini == nil {
 		t.Skip("needs the embedded Redis, which the test can stop and restart (REDIS_URL is set)")
 	}
-	if code, body := e.get("/readyz"); code != 200 {
+	if code, body := e.Get("/readyz"); code != 200 {
 		t.Fatalf("/readyz with Redis up: %d %q", code, body)
 	}
-	e.r.Mini.Close()
-	took, body := e.waitReadyz(503, 5*time.Second)
+	e.R.Mini.Close()
+	took, body := waitReadyz(e, 503, 5*time.Second)
 	t.Logf("unready %v after Redis went away: %q", took.Round(time.Millisecond), strings.TrimSpace(body))
 	if !strings.Contains(body, "Redis") {
 		t.Errorf("/readyz reason %q does not name Redis", body)
 	}
-	if err := e.r.Mini.Restart(); err != nil {
+	if err := e.R.Mini.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	took, _ = e.waitReadyz(200, 5*time.Second)
+	took, _ = waitReadyz(e, 200, 5*time.Second)
 	t.Logf("ready %v after Redis came back", took.Round(time.Millisecond))
 }
 
 func TestReadyzIsUnreadyWhileAnAccountErrorPausesTheFleet(t *testing.T) {
-	e := newEnv(t)
-	ids := phoneIDs("broke", 5)
-	e.fake.FailNext(1, geelarktest.Fault{Kind: geelarktest.FaultCode, Code: 41001}) // balance not enough
-	if _, err := e.enq.Start(t.Context(), enqueue.Request{IDs: ids}); err != nil {
+	e := admintest.New(t)
+	ids := admintest.PhoneIDs("broke", 5)
+	e.Fake.FailNext(1, geelarktest.Fault{Kind: geelarktest.FaultCode, Code: 41001}) // balance not enough
+	if _, err := e.Enq.Start(t.Context(), enqueue.Request{IDs: ids}); err != nil {
 		t.Fatal(err)
 	}
-	e.startWorker(nil)
-	_, body := e.waitReadyz(503, 10*time.Second)
+	e.StartWorker(nil)
+	_, body := waitReadyz(e, 503, 10*time.Second)
 	if !strings.Contains(body, "41001") || !strings.Contains(body, "account-wide") {
 		t.Fatalf("/readyz reason %q does not name the account-wide code", body)
 	}
@@ -67,7 +68,7 @@ func TestReadyzIsUnreadyWhileAnAccountErrorPausesTheFleet(t *testing.T) {
 	var code int
 	var metrics string
 	for began := time.Now(); time.Since(began) < 5*time.Second; time.Sleep(50 * time.Millisecond) {
-		code, metrics = e.get("/metrics")
+		code, metrics = e.Get("/metrics")
 		if code == 200 && strings.Contains(metrics, "\nphonestart_paused 1\n") {
 			break
 		}
@@ -90,8 +91,8 @@ func TestReadyzStaysReadyDuringARateLimitPause(t *testing.T) {
 		{41001, false}, // balance not enough
 	} {
 		t.Run(strconv.Itoa(tc.code), func(t *testing.T) {
-			e := newEnv(t)
-			store, err := fleet.NewStore(e.rdb, fleet.StoreConfig{})
+			e := admintest.New(t)
+			store, err := fleet.NewStore(e.RDB, fleet.StoreConfig{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -99,7 +100,7 @@ func TestReadyzStaysReadyDuringARateLimitPause(t *testing.T) {
 			if _, _, err := pauses.Set(t.Context(), tc.code, geelark.Lookup(tc.code).Meaning, time.Now().Add(time.Hour)); err != nil {
 				t.Fatal(err)
 			}
-			code, body := e.get("/readyz")
+			code, body := e.Get("/readyz")
 			p, on, err := pauses.Fresh(t.Context())
 			if err != nil || !on || p.Code != tc.code {
 				t.Fatalf("pause %+v in force %v (%v): the test did not pause the fleet", p, on, err)
@@ -113,7 +114,7 @@ func TestReadyzStaysReadyDuringARateLimitPause(t *testing.T) {
 			if _, _, err := pauses.Lift(t.Context(), "", "test"); err != nil {
 				t.Fatal(err)
 			}
-			if code, body := e.get("/readyz"); code != 200 {
+			if code, body := e.Get("/readyz"); code != 200 {
 				t.Fatalf("/readyz once the pause was lifted: %d %q", code, body)
 			}
 		})
@@ -122,18 +123,18 @@ func TestReadyzStaysReadyDuringARateLimitPause(t *testing.T) {
 
 // waitReadyz polls /readyz until it answers code, and returns how long that
 // took and the body.
-func (e *env) waitReadyz(code int, timeout time.Duration) (time.Duration, string) {
-	e.t.Helper()
+func waitReadyz(e *admintest.Env, code int, timeout time.Duration) (time.Duration, string) {
+	e.T.Helper()
 	began := time.Now()
 	var last string
 	for time.Since(began) < timeout {
-		got, body := e.get("/readyz")
+		got, body := e.Get("/readyz")
 		if got == code {
 			return time.Since(began), body
 		}
 		last = body
 		time.Sleep(50 * time.Millisecond)
 	}
-	e.t.Fatalf("/readyz did not answer %d within %v; last: %q", code, timeout, last)
+	e.T.Fatalf("/readyz did not answer %d within %v; last: %q", code, timeout, last)
 	return 0, ""
 }

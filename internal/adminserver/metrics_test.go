@@ -1,6 +1,7 @@
 package adminserver_test
 
 import (
+	"github.com/phonestart/phonestart/internal/adminserver/admintest"
 	"strings"
 	"testing"
 	"time"
@@ -15,27 +16,27 @@ import (
 // out of resources once (47002, retried), the rest start. What /metrics
 // says afterwards must match what the fake API saw.
 func TestMetricsMatchWhatTheAPISaw(t *testing.T) {
-	e := newEnv(t)
-	ids := phoneIDs("metric", 40)
+	e := admintest.New(t)
+	ids := admintest.PhoneIDs("metric", 40)
 	missing, scarce := ids[:6], ids[6:15]
 	for _, id := range missing {
-		e.fake.Script(id, geelarktest.Script{Code: 42001})
+		e.Fake.Script(id, geelarktest.Script{Code: 42001})
 	}
 	for _, id := range scarce {
-		e.fake.Script(id, geelarktest.Script{Code: 47002, Times: 1})
+		e.Fake.Script(id, geelarktest.Script{Code: 47002, Times: 1})
 	}
 	// The first call gets an HTTP 500: its outcome is unknown, and its
 	// phones are retried.
-	e.fake.FailNext(1, geelarktest.Fault{Kind: geelarktest.Fault500})
-	req := e.enqueue(ids)
-	e.startWorker(nil)
-	out := e.waitEnded(req, 30*time.Second)
+	e.Fake.FailNext(1, geelarktest.Fault{Kind: geelarktest.Fault500})
+	req := e.Enqueue(ids)
+	e.StartWorker(nil)
+	out := e.WaitEnded(req, 30*time.Second)
 	if len(out.Ready) != len(ids)-len(missing) || len(out.Dead) != len(missing) {
 		t.Fatalf("request ended with %d ready and %d dead, want %d and %d", len(out.Ready), len(out.Dead),
 			len(ids)-len(missing), len(missing))
 	}
 
-	code, body := e.get("/metrics")
+	code, body := e.Get("/metrics")
 	if code != 200 {
 		t.Fatalf("GET /metrics: %d\n%s", code, body)
 	}
@@ -49,7 +50,7 @@ func TestMetricsMatchWhatTheAPISaw(t *testing.T) {
 	}
 
 	// What the fake saw.
-	calls := e.fake.Calls()
+	calls := e.Fake.Calls()
 	var sentIDs, answered, unknown int
 	startedIDs := map[string]bool{}
 	failed := map[int]map[string]bool{} // code -> phones answered with it
