@@ -37,13 +37,13 @@ func TestStartTwiceReportsDuplicatesThatJoinTheRequest(t *testing.T) {
 		t.Errorf("requests %s, %s, %s: want each its own", first.Request, second.Request, third.Request)
 	}
 
-	e.ready("p2")
+	e.Ready("p2")
 	for _, rep := range []enqueue.Report{first, second, third} {
 		if out := e.outcome(rep.Request); !slices.Contains(readyIDs(out), "p2") || out.Ended {
 			t.Errorf("request %s after p2 was ready: %+v, want p2 ready, the request open", rep.Request, out)
 		}
 	}
-	e.kill(fleet.ActionStart, 42001, "cloud phone does not exist", "p1")
+	e.Kill(fleet.ActionStart, 42001, "cloud phone does not exist", "p1")
 	for _, rep := range []enqueue.Report{first, second} {
 		if out := e.outcome(rep.Request); !out.Ended || !slices.Equal(deadIDs(out), []string{"p1"}) {
 			t.Errorf("request %s after p1 died: %+v, want it ended, p1 dead", rep.Request, out)
@@ -79,17 +79,17 @@ func TestStartAgainAfterTheLastEnded(t *testing.T) {
 		end   func(e *env)
 		state string
 	}{
-		{"ready", func(e *env) { e.ready("p1") }, fleet.StateReady},
-		{"dead", func(e *env) { e.kill(fleet.ActionStart, 42001, "cloud phone does not exist", "p1") }, fleet.StateDead},
+		{"ready", func(e *env) { e.Ready("p1") }, fleet.StateReady},
+		{"dead", func(e *env) { e.Kill(fleet.ActionStart, 42001, "cloud phone does not exist", "p1") }, fleet.StateDead},
 		{"cancelled", func(e *env) {
 			if _, err := e.enq.Cancel(context.Background(), enqueue.CancelRequest{IDs: []string{"p1"}}); err != nil {
 				e.t.Fatal(err)
 			}
 		}, fleet.StateCancelled},
 		{"stopped", func(e *env) {
-			e.ready("p1")
+			e.Ready("p1")
 			e.stop(enqueue.StopRequest{IDs: []string{"p1"}})
-			e.stopped("p1")
+			e.Stopped("p1")
 		}, fleet.StateStopped},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -139,15 +139,15 @@ func TestStartWhileUnderWayIsDuplicate(t *testing.T) {
 		}, fleet.StateScheduled},
 		{"sending", func(e *env) {
 			e.start(enqueue.Request{IDs: []string{"p1"}})
-			e.claim(fleet.ActionStart, "p1")
+			e.Claim(fleet.ActionStart, "p1")
 		}, fleet.StateSending},
 		{"retrying", func(e *env) {
 			e.start(enqueue.Request{IDs: []string{"p1"}})
-			e.retry(47002, "p1")
+			e.Retry(47002, "p1")
 		}, fleet.StateRetry},
 		{"booting", func(e *env) {
 			e.start(enqueue.Request{IDs: []string{"p1"}})
-			e.boot("p1")
+			e.Boot("p1")
 		}, fleet.StateBooting},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -233,7 +233,7 @@ func TestTwoProducersEnqueueEachPhoneOnce(t *testing.T) {
 		}
 		// The phones start, and their tasks are done: the next round
 		// enqueues them afresh.
-		e.ready(ids...)
+		e.Ready(ids...)
 		if _, err := e.insp.DeleteAllPendingTasks(tasks.Queue); err != nil {
 			t.Fatal(err)
 		}

@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/phonestart/phonestart/enqueue"
 	"github.com/phonestart/phonestart/internal/fleet"
+	"github.com/phonestart/phonestart/internal/fleet/fleettest"
 	"github.com/phonestart/phonestart/internal/redistest"
 	"github.com/phonestart/phonestart/tasks"
 )
@@ -19,6 +19,7 @@ import (
 // env is one test's Redis with a producer, the phones' records, and an
 // inspector of asynq's queues, all of the default namespace.
 type env struct {
+	fleettest.Steps
 	t     *testing.T
 	r     *redistest.Redis
 	rdb   *redis.Client
@@ -42,7 +43,7 @@ func newEnv(t *testing.T, cfg enqueue.Config) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, r: r, rdb: rdb, enq: enq, store: store, insp: asynq.NewInspectorFromRedisClient(rdb)}
+	return &env{Steps: fleettest.Steps{T: t, Store: store}, t: t, r: r, rdb: rdb, enq: enq, store: store, insp: asynq.NewInspectorFromRedisClient(rdb)}
 }
 
 // start enqueues req and fails the test on error.
@@ -117,107 +118,6 @@ func (e *env) outcome(request string) enqueue.Outcome {
 		e.t.Fatal(err)
 	}
 	return o
-}
-
-// A worker's steps, through the same record transitions a worker makes.
-
-// claim takes ids' current tasks into one call of action and returns its
-// token; every phone must be claimed.
-func (e *env) claim(action string, ids ...string) string {
-	e.t.Helper()
-	ctx := context.Background()
-	token := fleet.NewToken(action)
-	for lo := 0; lo < len(ids); lo += 500 {
-		ps, err := e.store.Phones(ctx, ids[lo:min(lo+500, len(ids))]...)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		cs := make([]fleet.Claim, len(ps))
-		for i, p := range ps {
-			cs[i] = fleet.Claim{ID: p.ID, Gen: p.Gen, Task: p.Task}
-		}
-		got, err := e.store.ClaimCall(ctx, action, token, cs)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		for _, c := range got {
-			if c.Verdict != fleet.ClaimGo {
-				e.t.Fatalf("claim of %s for a %s: %s", c.ID, action, c.Verdict)
-			}
-		}
-	}
-	return token
-}
-
-// settle writes the word s of the call of token on each of ids, and
-// returns what it did.
-func (e *env) settle(action, token string, s fleet.Settle, ids ...string) []fleet.Settled {
-	e.t.Helper()
-	ctx := context.Background()
-	var out []fleet.Settled
-	for lo := 0; lo < len(ids); lo += 500 {
-		ps, err := e.store.Phones(ctx, ids[lo:min(lo+500, len(ids))]...)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		ss := make([]fleet.Settle, len(ps))
-		for i, p := range ps {
-			ss[i] = s
-			ss[i].ID, ss[i].Gen = p.ID, p.Gen
-			if s.URL != "" {
-				ss[i].URL = s.URL + p.ID
-			}
-		}
-		got, err := e.store.SettleCall(ctx, action, token, 0, ss)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		out = append(out, got...)
-	}
-	return out
-}
-
-// readyURL prefixes the URL of a phone a worker settles ready.
-const readyURL = "https://fake.geelark.test/phone/"
-
-// ready starts ids: GeeLark accepts the call, and the phones are usable.
-func (e *env) ready(ids ...string) {
-	e.t.Helper()
-	token := e.claim(fleet.ActionStart, ids...)
-	e.settle(fleet.ActionStart, token, fleet.Settle{To: fleet.ToReady, URL: readyURL}, ids...)
-}
-
-// boot starts ids: GeeLark accepts the call, and the phones boot.
-func (e *env) boot(ids ...string) {
-	e.t.Helper()
-	token := e.claim(fleet.ActionStart, ids...)
-	now := e.store.Now()
-	e.settle(fleet.ActionStart, token, fleet.Settle{To: fleet.ToBooting, URL: readyURL, Due: now.Add(time.Minute),
-		Deadline: now.Add(5 * time.Minute)}, ids...)
-}
-
-// retry takes ids through a start call that fails with code: they wait for
-// their next attempt.
-func (e *env) retry(code int, ids ...string) {
-	e.t.Helper()
-	token := e.claim(fleet.ActionStart, ids...)
-	e.settle(fleet.ActionStart, token, fleet.Settle{To: fleet.ToRetry, Code: code, Reason: fleet.ReasonGeeLark,
-		Due: e.store.Now().Add(time.Hour)}, ids...)
-}
-
-// kill takes ids' current intent of action through a call GeeLark answers
-// with code: they are dead.
-func (e *env) kill(action string, code int, msg string, ids ...string) {
-	e.t.Helper()
-	token := e.claim(action, ids...)
-	e.settle(action, token, fleet.Settle{To: fleet.ToDead, Code: code, Reason: fleet.ReasonGeeLark, Msg: msg}, ids...)
-}
-
-// stopped takes ids' waiting stops through a call GeeLark accepts.
-func (e *env) stopped(ids ...string) {
-	e.t.Helper()
-	token := e.claim(fleet.ActionStop, ids...)
-	e.settle(fleet.ActionStop, token, fleet.Settle{To: fleet.ToStopped}, ids...)
 }
 
 func phoneIDs(prefix string, n int) []string {

@@ -24,9 +24,9 @@ func TestStopAfterIsTheBillingGuardOfTheReadyPhone(t *testing.T) {
 	if p := e.phone("guarded"); p.StopAfter != 90*time.Minute {
 		t.Fatalf("record keeps stop-after %v, want 1h30m", p.StopAfter)
 	}
-	token := e.claim(fleet.ActionStart, "guarded", "plain")
+	token := e.Claim(fleet.ActionStart, "guarded", "plain")
 	now := e.store.Now()
-	res := e.settle(fleet.ActionStart, token, fleet.Settle{To: fleet.ToReady}, "guarded", "plain")
+	res := e.Settle(fleet.ActionStart, token, fleet.Settle{To: fleet.ToReady}, "guarded", "plain")
 	if want := now.Add(90 * time.Minute).Truncate(time.Millisecond); res[0].Guard.Before(want) || res[0].Guard.After(want.Add(time.Minute)) {
 		t.Errorf("guarded phone ready at %v is stopped at %v, want 1h30m later", now, res[0].Guard)
 	}
@@ -88,7 +88,7 @@ func TestStopWritesOneStopTaskPerPhone(t *testing.T) {
 	if q := e.queue(tasks.StopQueue); q.Size != 3 {
 		t.Fatalf("stop queue holds %d tasks, want 3", q.Size)
 	}
-	e.stopped("s2")
+	e.Stopped("s2")
 	for _, r := range []string{rep.Request, again.Request} {
 		if out := e.outcome(r); !slices.Contains(out.Stopped, "s2") {
 			t.Errorf("request %s: %+v, want s2 stopped", r, out)
@@ -126,7 +126,7 @@ func TestStopCancelsAWaitingStartAndFollowsOneAtGeeLark(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, enqueue.Config{})
 	start := e.start(enqueue.Request{IDs: []string{"waiting", "calling"}})
-	e.claim(fleet.ActionStart, "calling")
+	e.Claim(fleet.ActionStart, "calling")
 	token := e.phone("calling").Call
 
 	rep := e.stop(enqueue.StopRequest{IDs: []string{"waiting", "calling"}})
@@ -141,11 +141,11 @@ func TestStopCancelsAWaitingStartAndFollowsOneAtGeeLark(t *testing.T) {
 		t.Fatalf("start queue holds %d tasks, want the cancelled start's deleted", q.Size)
 	}
 	// GeeLark accepts the start; the stop goes next.
-	res := e.settle(fleet.ActionStart, token, fleet.Settle{To: fleet.ToBooting, Due: e.store.Now(), Deadline: e.store.Now()}, "calling")
+	res := e.Settle(fleet.ActionStart, token, fleet.Settle{To: fleet.ToBooting, Due: e.store.Now(), Deadline: e.store.Now()}, "calling")
 	if res[0].Outcome != fleet.SettledSuperseded {
 		t.Fatalf("start settle: %s, want superseded by the stop", res[0].Outcome)
 	}
-	e.stopped("waiting", "calling")
+	e.Stopped("waiting", "calling")
 	for _, r := range []string{start.Request, rep.Request} {
 		out := e.outcome(r)
 		if !out.Ended || !slices.Contains(out.Stopped, "calling") {
@@ -164,8 +164,8 @@ func TestCancelCallsOffOnlyWhatWaits(t *testing.T) {
 	rep := e.start(enqueue.Request{IDs: []string{"queued", "sending", "booting"}})
 	later := e.start(enqueue.Request{IDs: []string{"later"}, In: time.Hour})
 	stop := e.stop(enqueue.StopRequest{IDs: []string{"stopping"}, In: time.Hour})
-	e.claim(fleet.ActionStart, "sending")
-	e.boot("booting")
+	e.Claim(fleet.ActionStart, "sending")
+	e.Boot("booting")
 
 	got, err := e.enq.Cancel(ctx, enqueue.CancelRequest{IDs: []string{"queued", "later", "sending", "booting", "never", "stopping", "queued"}})
 	if err != nil {

@@ -3,6 +3,7 @@ package enqueue_test
 import (
 	"context"
 	"errors"
+	"github.com/phonestart/phonestart/internal/fleet/fleettest"
 	"slices"
 	"testing"
 	"time"
@@ -19,7 +20,7 @@ func TestWaitEndsWhenEveryPhoneHasEnded(t *testing.T) {
 	e := newEnv(t, enqueue.Config{})
 	ctx := context.Background()
 	rep := e.start(enqueue.Request{IDs: []string{"r1", "d1", "c1", "s1"}, Label: "batch-7"})
-	e.claim(fleet.ActionStart, "s1")
+	e.Claim(fleet.ActionStart, "s1")
 	token := e.phone("s1").Call
 	stop := e.stop(enqueue.StopRequest{IDs: []string{"s1"}}) // follows the start at GeeLark
 	type result struct {
@@ -35,8 +36,8 @@ func TestWaitEndsWhenEveryPhoneHasEnded(t *testing.T) {
 	}()
 	// What the workers do meanwhile, and a person's cancel.
 	time.Sleep(100 * time.Millisecond)
-	e.ready("r1")
-	e.kill(fleet.ActionStart, 42001, "cloud phone does not exist", "d1")
+	e.Ready("r1")
+	e.Kill(fleet.ActionStart, 42001, "cloud phone does not exist", "d1")
 	if _, err := e.enq.Cancel(ctx, enqueue.CancelRequest{IDs: []string{"c1"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -46,8 +47,8 @@ func TestWaitEndsWhenEveryPhoneHasEnded(t *testing.T) {
 		t.Fatalf("Wait returned %+v, %v before s1 ended", r.out, r.err)
 	default:
 	}
-	e.settle(fleet.ActionStart, token, fleet.Settle{To: fleet.ToReady}, "s1")
-	e.stopped("s1")
+	e.Settle(fleet.ActionStart, token, fleet.Settle{To: fleet.ToReady}, "s1")
+	e.Stopped("s1")
 	r := <-done
 	out, err := r.out, r.err
 	if err != nil {
@@ -57,7 +58,7 @@ func TestWaitEndsWhenEveryPhoneHasEnded(t *testing.T) {
 		t.Fatalf("Wait took %v: it should end with the last phone, not the poll", r.took)
 	}
 	want := enqueue.Outcome{Request: rep.Request, Label: "batch-7", Ended: true,
-		Ready:      []enqueue.ReadyPhone{{ID: "r1", URL: readyURL + "r1"}},
+		Ready:      []enqueue.ReadyPhone{{ID: "r1", URL: fleettest.ReadyURL + "r1"}},
 		Dead:       []enqueue.DeadPhone{{ID: "d1", Action: fleet.ActionStart, Code: 42001, Reason: fleet.ReasonGeeLark, Msg: "cloud phone does not exist"}},
 		Cancelled:  []string{"c1"},
 		Stopped:    []string{"s1"},
@@ -89,8 +90,8 @@ func TestWaitTimeoutReturnsTheUnfinished(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, enqueue.Config{})
 	rep := e.start(enqueue.Request{IDs: []string{"q1", "r1", "b1"}})
-	e.ready("r1")
-	e.boot("b1")
+	e.Ready("r1")
+	e.Boot("b1")
 	began := time.Now()
 	out, err := e.enq.Wait(context.Background(), rep.Request, enqueue.WaitOptions{Timeout: 300 * time.Millisecond, Poll: 50 * time.Millisecond})
 	if err != nil {
@@ -109,7 +110,7 @@ func TestWaitCancelled(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, enqueue.Config{})
 	rep := e.start(enqueue.Request{IDs: []string{"c1", "c2"}})
-	e.ready("c1")
+	e.Ready("c1")
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	out, err := e.enq.Wait(ctx, rep.Request, enqueue.WaitOptions{})
@@ -158,10 +159,10 @@ func TestOutcomeListsPhonesInTheOrderGiven(t *testing.T) {
 	e := newEnv(t, enqueue.Config{})
 	ids := []string{"z9", "a1", "m5", "a1", "b2", "y8", "c3"}
 	rep := e.start(enqueue.Request{IDs: ids})
-	e.ready("c3")
-	e.kill(fleet.ActionStart, 42001, "", "y8")
-	e.ready("m5", "z9")
-	e.kill(fleet.ActionStart, 43004, "", "a1")
+	e.Ready("c3")
+	e.Kill(fleet.ActionStart, 42001, "", "y8")
+	e.Ready("m5", "z9")
+	e.Kill(fleet.ActionStart, 43004, "", "a1")
 	out := e.outcome(rep.Request)
 	if got, want := readyIDs(out), []string{"z9", "m5", "c3"}; !slices.Equal(got, want) {
 		t.Errorf("ready %v, want %v", got, want)

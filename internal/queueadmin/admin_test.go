@@ -28,16 +28,16 @@ func TestCountsFollowTheRecords(t *testing.T) {
 	e.place(start, "q1", "q2", "r1", "s1", "b1", "b2", "d1", "d2", "d3")
 	e.place(fleet.Intent{Action: fleet.ActionStart, Due: e.store.Now().Add(time.Hour)}, "sc1")
 	e.place(fleet.Intent{Action: fleet.ActionStop}, "st1")
-	token := e.claim(fleet.ActionStart, "r1")
-	e.settle(fleet.ActionStart, token, fleet.Settle{To: fleet.ToRetry, Code: 47002, Reason: fleet.ReasonGeeLark,
+	token := e.Claim(fleet.ActionStart, "r1")
+	e.SettleOK(fleet.ActionStart, token, fleet.Settle{To: fleet.ToRetry, Code: 47002, Reason: fleet.ReasonGeeLark,
 		Due: e.store.Now().Add(time.Minute)}, "r1")
-	e.claim(fleet.ActionStart, "s1")
-	e.boot("b1", "b2")
-	e.kill(fleet.ActionStart, 42001, "cloud phone does not exist", "d1", "d2")
-	token = e.claim(fleet.ActionStart, "d3")
-	e.settle(fleet.ActionStart, token, fleet.Settle{To: fleet.ToDead, Reason: fleet.ReasonUnknown}, "d3")
+	e.Claim(fleet.ActionStart, "s1")
+	e.Boot("b1", "b2")
+	e.Kill(fleet.ActionStart, 42001, "cloud phone does not exist", "d1", "d2")
+	token = e.Claim(fleet.ActionStart, "d3")
+	e.SettleOK(fleet.ActionStart, token, fleet.Settle{To: fleet.ToDead, Reason: fleet.ReasonUnknown}, "d3")
 	e.place(fleet.Intent{Action: fleet.ActionStop}, "d2")
-	e.kill(fleet.ActionStop, 42001, "cloud phone does not exist", "d2")
+	e.Kill(fleet.ActionStop, 42001, "cloud phone does not exist", "d2")
 	// Another deployment's phone on the same Redis.
 	other, err := fleet.NewStore(e.rdb, fleet.StoreConfig{})
 	if err != nil {
@@ -79,11 +79,11 @@ func TestRequeueSendsDeadStartsAndStopsBack(t *testing.T) {
 	if _, err := e.enq.Start(ctx, enqueue.Request{IDs: []string{"a1", "a2", "a3"}, Options: opts, StopAfter: 2 * time.Hour}); err != nil {
 		t.Fatal(err)
 	}
-	e.kill(fleet.ActionStart, 42001, "cloud phone does not exist", "a1", "a2")
+	e.Kill(fleet.ActionStart, 42001, "cloud phone does not exist", "a1", "a2")
 	if _, err := e.enq.Stop(ctx, enqueue.StopRequest{IDs: []string{"s1"}}); err != nil {
 		t.Fatal(err)
 	}
-	e.kill(fleet.ActionStop, 42001, "cloud phone does not exist", "s1")
+	e.Kill(fleet.ActionStop, 42001, "cloud phone does not exist", "s1")
 	before := e.phone("a1")
 	if c := e.counts(); c.Dead != 3 || c.Queued != 1 {
 		t.Fatalf("before: %+v, want 3 dead and a3 queued", c)
@@ -147,9 +147,9 @@ func TestPurgeDeletesEntriesForGood(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	e.place(fleet.Intent{Action: fleet.ActionStart}, "p1", "p2", "p3")
-	e.kill(fleet.ActionStart, 42001, "cloud phone does not exist", "p1", "p2", "p3")
+	e.Kill(fleet.ActionStart, 42001, "cloud phone does not exist", "p1", "p2", "p3")
 	e.place(fleet.Intent{Action: fleet.ActionStop}, "p1")
-	e.kill(fleet.ActionStop, 42001, "cloud phone does not exist", "p1")
+	e.Kill(fleet.ActionStop, 42001, "cloud phone does not exist", "p1")
 	mark, err := e.store.Events().Last(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -201,7 +201,7 @@ func TestLedgerKeepsAndRequeuesTwentyFiveThousand(t *testing.T) {
 		ids[i] = fmt.Sprintf("dead%06d", i)
 	}
 	e.place(fleet.Intent{Action: fleet.ActionStart, Options: geelark.StartOptions{Width: 400}}, ids...)
-	e.kill(fleet.ActionStart, 42001, "cloud phone does not exist", ids...)
+	e.Kill(fleet.ActionStart, 42001, "cloud phone does not exist", ids...)
 	if c := e.counts(); c.Dead != n || c.Queued != 0 {
 		t.Fatalf("before: %+v, want %d dead", c, n)
 	}
