@@ -174,7 +174,7 @@ func TestSSEResume(t *testing.T) {
 	var got []string
 	s := h.openSSE("?request="+rep.Request+"&last_event_id=0", "")
 	for len(got) < 7 {
-		ev, ok := s.next(5 * time.Second)
+		ev, ok := s.next(30 * time.Second)
 		if !ok {
 			t.Fatalf("stream ended after %d events", len(got))
 		}
@@ -200,7 +200,7 @@ func TestSSEResume(t *testing.T) {
 		t.Fatalf("%d events of the request in the stream, want 40", len(want))
 	}
 	for len(got) < len(want) {
-		ev, ok := s.next(5 * time.Second)
+		ev, ok := s.next(30 * time.Second)
 		if !ok {
 			break
 		}
@@ -232,7 +232,7 @@ func TestSSETrimmed(t *testing.T) {
 	rep := h.start(phones(1, 10)...)
 	kept := h.streamIDs(rep.Request)
 	s := h.openSSE("", kept[len(kept)-2])
-	ev, ok := s.next(5 * time.Second)
+	ev, ok := s.next(30 * time.Second)
 	if !ok || ev.event != "" || ev.id != kept[len(kept)-1] {
 		t.Fatalf("resuming from a kept ID: %+v, want the next event", ev)
 	}
@@ -243,7 +243,7 @@ func TestSSETrimmed(t *testing.T) {
 	}
 	s = h.openSSE("?label=sse-2", kept[2])
 	defer s.close()
-	ev, ok = s.next(5 * time.Second)
+	ev, ok = s.next(30 * time.Second)
 	if !ok || ev.event != "reset" {
 		t.Fatalf("resuming from a trimmed ID: %+v, want event: reset", ev)
 	}
@@ -258,7 +258,7 @@ func TestSSETrimmed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev, ok = s.next(5 * time.Second)
+	ev, ok = s.next(30 * time.Second)
 	if !ok || ev.event != "" || !strings.Contains(ev.data, later.Request) {
 		t.Errorf("after the reset: %+v, want the new phone's event", ev)
 	}
